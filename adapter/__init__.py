@@ -1,0 +1,1 @@
+"""The translation proxy between Bandwidth v2 and unchanged legacy apps (Flask)."""

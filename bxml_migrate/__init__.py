@@ -1,0 +1,1 @@
+"""The ``bxml-migrate`` command line: a thin shell over ``translators`` and ``adapter``."""

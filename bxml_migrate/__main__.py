@@ -1,0 +1,3 @@
+from bxml_migrate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,431 @@
+"""Declarative attribute mapping: one row per source attribute, one engine for all tables.
+
+A table is a tuple of ``AttributeRule`` rows.  Each row says which source attribute
+maps to which target attribute(s), the default on each side, the valid range in the
+source, the range the target accepts, and what to do when a value is invalid or out
+of range.  ``apply_rules`` runs a table over one element's attributes; the README's
+compatibility tables are generated from the same rows (``translators.docs``).
+
+The rule for defaults ("state the source's effective value"): a target attribute is
+written when the source stated the attribute, or when the source's default differs
+from the target's default.  So a TwiML ``<Gather>`` without ``finishOnKey`` still
+gets ``terminatingDigits="#"`` (Twilio's default) because BXML's default is none.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from translators.diagnostics import Diagnostics
+
+
+class Action(StrEnum):
+    """What to do with a value the source rejects or the target cannot hold."""
+
+    CLAMP = "clamp"  # use the nearest bound of the target range (BXM015)
+    DEFAULT = "default"  # use the source default, as the source platform does (BXM014)
+    OMIT = "omit"  # leave the attribute out (BXM016)
+    REJECT = "reject"  # raise ``RuleViolation`` (Catapult requests answer 400)
+
+
+class Status(StrEnum):
+    SUPPORTED = "supported"
+    PARTIAL = "partial"
+    UNSUPPORTED = "unsupported"
+
+
+class RuleViolation(ValueError):
+    """Raised for ``Action.REJECT`` rows; ``field`` names the offending source field."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.reason = message
+
+
+@dataclass(frozen=True)
+class ContextValue:
+    """A default that depends on the translation (e.g. Twilio's ``action`` = the document URL)."""
+
+    key: str
+
+    def __str__(self) -> str:
+        return f"({self.key.replace('_', ' ')})"
+
+
+Raw = str | int | float | bool | None
+
+
+# -- value kinds ---------------------------------------------------------------
+
+
+class Kind:
+    """How a value is parsed and written.  ``parse`` raises ``ValueError`` with a reason."""
+
+    label = "text"
+
+    def parse(self, raw: Raw) -> Any:
+        if isinstance(raw, bool) or raw is None:
+            raise ValueError("expected text")
+        return str(raw)
+
+    def format(self, value: Any) -> str:
+        return str(value)
+
+
+class Text(Kind):
+    def __init__(self, max_length: int | None = None) -> None:
+        self.max_length = max_length
+        self.label = f"text (≤ {max_length})" if max_length else "text"
+
+    def parse(self, raw: Raw) -> str:
+        value = super().parse(raw)
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValueError(f"longer than {self.max_length} characters")
+        return value
+
+
+class Url(Kind):
+    label = "URL"
+
+    def parse(self, raw: Raw) -> str:
+        value = super().parse(raw).strip()
+        if not value:
+            raise ValueError("empty URL")
+        if any(c.isspace() for c in value):
+            raise ValueError("URL contains white space")
+        return value
+
+
+class Choice(Kind):
+    """One of a fixed set of source values, each mapped to a target value (``""`` = leave out)."""
+
+    def __init__(self, mapping: Mapping[str, str], *, case_sensitive: bool = True,
+                 pattern: str | None = None) -> None:
+        self.mapping = dict(mapping)
+        self.case_sensitive = case_sensitive
+        self.pattern = re.compile(pattern) if pattern else None
+        self.label = " / ".join(f"`{k}`" for k in self.mapping) or "text"
+
+    def parse(self, raw: Raw) -> str:
+        value = " ".join(super().parse(raw).split())
+        for key, target in self.mapping.items():
+            if key == value or (not self.case_sensitive and key.lower() == value.lower()):
+                return target
+        if self.pattern is not None and self.pattern.fullmatch(value):
+            return value
+        raise ValueError("expected " + ", ".join(repr(k) for k in self.mapping))
+
+
+class Method(Choice):
+    def __init__(self) -> None:
+        super().__init__({"GET": "GET", "POST": "POST"}, case_sensitive=False)
+
+
+class Number(Kind):
+    """A number, optionally integer-only.  Accepts JSON numbers and numeric strings."""
+
+    def __init__(self, *, integer: bool = False, unit: str = "") -> None:
+        self.integer = integer
+        self.unit = unit
+        self.label = ("integer" if integer else "number") + (f" ({unit})" if unit else "")
+
+    def parse(self, raw: Raw) -> float | int:
+        if isinstance(raw, bool) or raw is None:
+            raise ValueError(f"expected {'an integer' if self.integer else 'a number'}")
+        if isinstance(raw, int | float):
+            number = float(raw)
+        else:
+            text = str(raw).strip()
+            if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+                raise ValueError(f"{text!r} is not {'an integer' if self.integer else 'a number'}")
+            number = float(text)
+        if not math.isfinite(number):
+            raise ValueError("not a finite number")
+        if self.integer:
+            if number != int(number):
+                raise ValueError(f"{raw!r} is not an integer")
+            return int(number)
+        return int(number) if number == int(number) else number
+
+    def format(self, value: Any) -> str:
+        if isinstance(value, float) and value == int(value):
+            value = int(value)
+        return str(value)
+
+
+class Boolean(Kind):
+    label = "`true` / `false`"
+
+    def parse(self, raw: Raw) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower() if raw is not None else ""
+        if text in ("true", "false"):
+            return text == "true"
+        raise ValueError(f"{raw!r} is not true or false")
+
+    def format(self, value: Any) -> str:
+        return "true" if value else "false"
+
+
+class Keys(Kind):
+    """DTMF keys: a string over ``alphabet`` of at most ``max_length`` characters."""
+
+    def __init__(self, alphabet: str = "0123456789#*", *, max_length: int | None = None,
+                 allow_empty: bool = True) -> None:
+        self.alphabet = alphabet
+        self.max_length = max_length
+        self.allow_empty = allow_empty
+        one = "one key" if max_length == 1 else "keys"
+        self.label = f"{one} of `{alphabet}`" + (" or empty" if allow_empty else "")
+
+    def parse(self, raw: Raw) -> str:
+        value = super().parse(raw)
+        if not value and not self.allow_empty:
+            raise ValueError("must not be empty")
+        bad = sorted({c for c in value if c not in self.alphabet})
+        if bad:
+            raise ValueError(f"{value!r} has keys outside {self.alphabet}: {''.join(bad)}")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValueError(f"{value!r} is more than {self.max_length} key(s)")
+        return value
+
+
+# -- rows ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Range:
+    low: float | None = None
+    high: float | None = None
+
+    def contains(self, value: float) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+    def clamp(self, value: float) -> float:
+        if self.low is not None and value < self.low:
+            return self.low
+        if self.high is not None and value > self.high:
+            return self.high
+        return value
+
+    def __str__(self) -> str:
+        def fmt(x: float | None) -> str:
+            return "" if x is None else (str(int(x)) if x == int(x) else str(x))
+
+        if self.low is not None and self.high is not None:
+            return f"{fmt(self.low)}–{fmt(self.high)}"
+        if self.low is not None:
+            return f"≥ {fmt(self.low)}"
+        return f"≤ {fmt(self.high)}"
+
+
+@dataclass(frozen=True)
+class AttributeRule:
+    """One source attribute and how it becomes target attributes."""
+
+    source: str
+    targets: tuple[str, ...]
+    kind: Kind = field(default_factory=Kind)
+    source_default: str | ContextValue | None = None  # effective value when absent
+    target_default: str | None = None  # target's value when the target attribute is absent
+    valid: Range | None = None  # what the source accepts; outside -> on_invalid
+    target_range: Range | None = None  # what the target accepts; outside -> on_out_of_range
+    on_invalid: Action = Action.DEFAULT
+    on_out_of_range: Action = Action.CLAMP
+    requires: str | None = None  # a condition (e.g. "speech") without which the attribute is ignored
+    state_explicit: bool = True  # write an explicit value even when it equals the target default
+    status: Status = Status.SUPPORTED
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status is Status.UNSUPPORTED and self.targets:
+            raise ValueError(f"{self.source}: unsupported rows have no targets")
+        if self.status is not Status.UNSUPPORTED and not self.targets:
+            raise ValueError(f"{self.source}: supported rows need a target")
+        if self.status is not Status.SUPPORTED and not self.note:
+            raise ValueError(f"{self.source}: a {self.status} row needs a note")
+
+
+def validate_table(rules: Iterable[AttributeRule]) -> tuple[AttributeRule, ...]:
+    """Check a table on load: unique sources, coherent defaults."""
+    rows = tuple(rules)
+    seen: set[str] = set()
+    for row in rows:
+        if row.source in seen:
+            raise ValueError(f"attribute {row.source} appears twice")
+        seen.add(row.source)
+        if isinstance(row.source_default, str) and row.status is Status.SUPPORTED:
+            try:
+                row.kind.parse(row.source_default)
+            except ValueError as exc:
+                raise ValueError(f"{row.source}: default {row.source_default!r}: {exc}") from None
+    return rows
+
+
+# -- the engine ------------------------------------------------------------------
+
+
+@dataclass
+class RuleContext:
+    """What one application of a table needs: where findings go, and context values."""
+
+    diagnostics: Diagnostics
+    verb: str
+    line: int | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+    conditions: frozenset[str] = frozenset()
+    field_prefix: str = ""
+    unknown_code: str | None = "BXM012"  # None: unknown attributes raise RuleViolation
+
+
+@dataclass
+class RuleResult:
+    attributes: dict[str, str]
+    values: dict[str, Any]  # parsed effective source values, by source attribute (absent -> default)
+    explicit: set[str]
+
+
+_ABSENT = object()
+
+
+def apply_rules(rules: Iterable[AttributeRule], attributes: Mapping[str, Raw], ctx: RuleContext,
+                *, extra_known: Iterable[str] = ()) -> RuleResult:
+    """Map one element's source attributes through ``rules``."""
+    out: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    explicit: set[str] = set()
+    rows = tuple(rules)
+    known = {row.source for row in rows} | set(extra_known)
+    for name in attributes:
+        if name not in known:
+            _unknown(name, attributes[name], ctx)
+
+    for row in rows:
+        raw = attributes.get(row.source, _ABSENT)
+        if raw is None:  # JSON null means "unset" in every client we accept
+            raw = _ABSENT
+        if raw is not _ABSENT and row.requires and row.requires not in ctx.conditions:
+            ctx.diagnostics.add("BXM109", f"<{ctx.verb}> {row.source}={_show(raw)} is ignored: "
+                                f"it applies only to {row.requires} input", ctx.line,
+                                field=ctx.field_prefix + row.source)
+            continue
+        if row.status is Status.UNSUPPORTED:
+            if raw is not _ABSENT:
+                ctx.diagnostics.add("BXM013", f"<{ctx.verb}> {row.source}={_show(raw)} dropped: {row.note}",
+                                    ctx.line, field=ctx.field_prefix + row.source)
+            continue
+        if raw is _ABSENT:
+            default = _resolve(row.source_default, ctx)
+            if default is None:
+                continue
+            value = row.kind.parse(default) if isinstance(default, str) else default
+            values[row.source] = value
+            if row.requires and row.requires not in ctx.conditions:
+                continue
+            written = row.kind.format(value)
+            if written != row.target_default and written != "":
+                for target in row.targets:
+                    out[target] = written
+            continue
+
+        explicit.add(row.source)
+        value = _checked(row, raw, ctx)
+        if value is _ABSENT:
+            continue
+        values[row.source] = value
+        written = row.kind.format(value)
+        if written == "" or (not row.state_explicit and written == row.target_default):
+            continue
+        for target in row.targets:
+            out[target] = written
+    return RuleResult(out, values, explicit)
+
+
+def _checked(row: AttributeRule, raw: Raw, ctx: RuleContext) -> Any:
+    where = f"<{ctx.verb}> {row.source}={_show(raw)}"
+    fld = ctx.field_prefix + row.source
+    try:
+        value = row.kind.parse(raw)
+        if row.valid is not None and isinstance(value, int | float) and not row.valid.contains(value):
+            raise ValueError(f"outside {row.valid}")
+    except ValueError as exc:
+        return _invalid(row, str(exc), where, fld, ctx)
+    if row.target_range is not None and isinstance(value, int | float) and not row.target_range.contains(value):
+        if row.on_out_of_range is Action.REJECT:
+            raise RuleViolation(fld, f"{_show(raw)} is outside {row.target_range}")
+        if row.on_out_of_range is Action.CLAMP:
+            clamped = row.target_range.clamp(value)
+            clamped = int(clamped) if clamped == int(clamped) else clamped
+            targets = "/".join(row.targets)
+            ctx.diagnostics.add("BXM015", f"{where} is outside BXML's {targets} range {row.target_range}; "
+                                f"using {row.kind.format(clamped)}", ctx.line, field=fld)
+            return clamped
+        return _invalid(row, f"outside {row.target_range}", where, fld, ctx, action=row.on_out_of_range)
+    return value
+
+
+def _invalid(row: AttributeRule, reason: str, where: str, fld: str, ctx: RuleContext,
+             action: Action | None = None) -> Any:
+    action = action or row.on_invalid
+    if action is Action.REJECT:
+        raise RuleViolation(fld, reason)
+    if action is Action.DEFAULT:
+        default = _resolve(row.source_default, ctx)
+        if default is not None:
+            value = row.kind.parse(default) if isinstance(default, str) else default
+            shown = row.kind.format(value) or '""'
+            ctx.diagnostics.add("BXM014", f"{where} is invalid ({reason}); using the default {shown} "
+                                "as the source platform does", ctx.line, field=fld)
+            return value
+    ctx.diagnostics.add("BXM016", f"{where} is invalid ({reason}); attribute left out"
+                        + (f", so BXML's default {row.target_default} applies" if row.target_default else ""),
+                        ctx.line, field=fld)
+    return _ABSENT
+
+
+def _unknown(name: str, raw: Raw, ctx: RuleContext) -> None:
+    if ctx.unknown_code is None:
+        raise RuleViolation(ctx.field_prefix + name, "unknown field")
+    ctx.diagnostics.add(ctx.unknown_code, f"<{ctx.verb}> has no attribute {name!r}; dropped "
+                        f"({name}={_show(raw)})", ctx.line, field=ctx.field_prefix + name)
+
+
+def _resolve(default: str | ContextValue | None, ctx: RuleContext) -> Any:
+    if isinstance(default, ContextValue):
+        return ctx.values.get(default.key)
+    return default
+
+
+def _show(raw: Raw) -> str:
+    if isinstance(raw, str):
+        return '"' + raw + '"'
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    return str(raw)
+
+
+def table_rows(rules: Iterable[AttributeRule]) -> list[dict[str, str]]:
+    """Rows for the documentation table generated from a mapping table."""
+    rows = []
+    for row in rules:
+        rows.append({
+            "source": row.source,
+            "target": ", ".join(row.targets) or "—",
+            "kind": row.kind.label,
+            "source_default": "—" if row.source_default is None else str(row.source_default) or '""',
+            "target_default": "—" if row.target_default is None else row.target_default or '""',
+            "range": str(row.target_range) if row.target_range else (str(row.valid) if row.valid else ""),
+            "on_invalid": row.on_invalid.value,
+            "on_out_of_range": row.on_out_of_range.value if row.target_range else "",
+            "status": row.status.value,
+            "note": row.note,
+        })
+    return rows
+
