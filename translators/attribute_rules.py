@@ -241,13 +241,16 @@ class AttributeRule:
     on_out_of_range: Action = Action.CLAMP
     requires: str | None = None  # a condition (e.g. "speech") without which the attribute is ignored
     state_explicit: bool = True  # write an explicit value even when it equals the target default
+    always_state: bool = False  # write the effective value even when it equals the target default
+    write_empty: bool = False  # write "" (e.g. Record terminatingDigits="" = off; BXML default is "#")
+    custom: bool = False  # the verb's translator handles this attribute itself; the row documents it
     status: Status = Status.SUPPORTED
     note: str = ""
 
     def __post_init__(self) -> None:
         if self.status is Status.UNSUPPORTED and self.targets:
             raise ValueError(f"{self.source}: unsupported rows have no targets")
-        if self.status is not Status.UNSUPPORTED and not self.targets:
+        if self.status is not Status.UNSUPPORTED and not self.targets and not self.custom:
             raise ValueError(f"{self.source}: supported rows need a target")
         if self.status is not Status.SUPPORTED and not self.note:
             raise ValueError(f"{self.source}: a {self.status} row needs a note")
@@ -316,13 +319,13 @@ def apply_rules(rules: Iterable[AttributeRule], attributes: Mapping[str, Raw], c
                                 f"it applies only to {row.requires} input", ctx.line,
                                 field=ctx.field_prefix + row.source)
             continue
+        if row.custom:
+            continue
         if row.status is Status.UNSUPPORTED:
-            if raw is not _ABSENT:
-                ctx.diagnostics.add("BXM013", f"<{ctx.verb}> {row.source}={_show(raw)} dropped: {row.note}",
-                                    ctx.line, field=ctx.field_prefix + row.source)
+            _unsupported(row, raw, ctx)
             continue
         if raw is _ABSENT:
-            default = _resolve(row.source_default, ctx)
+            default = _resolve(row.source_default, ctx, values)
             if default is None:
                 continue
             value = row.kind.parse(default) if isinstance(default, str) else default
@@ -330,25 +333,46 @@ def apply_rules(rules: Iterable[AttributeRule], attributes: Mapping[str, Raw], c
             if row.requires and row.requires not in ctx.conditions:
                 continue
             written = row.kind.format(value)
-            if written != row.target_default and written != "":
+            if (written != row.target_default or row.always_state) and (written != "" or row.write_empty):
                 for target in row.targets:
                     out[target] = written
             continue
 
         explicit.add(row.source)
-        value = _checked(row, raw, ctx)
+        value = _checked(row, raw, ctx, values)
         if value is _ABSENT:
             continue
         values[row.source] = value
         written = row.kind.format(value)
-        if written == "" or (not row.state_explicit and written == row.target_default):
+        if written == "" and not row.write_empty:
+            continue
+        if not row.state_explicit and written == row.target_default:
             continue
         for target in row.targets:
             out[target] = written
     return RuleResult(out, values, explicit)
 
 
-def _checked(row: AttributeRule, raw: Raw, ctx: RuleContext) -> Any:
+def _unsupported(row: AttributeRule, raw: Raw, ctx: RuleContext) -> None:
+    """Warn when the source's effective value differs from what the target does without it.
+
+    ``target_default`` of an unsupported row is the source value the target behaves like
+    (e.g. Record ``playBeep``: BXML plays no beep, so ``"false"``).  An absent attribute whose
+    source default differs from it is reported too: the default's behaviour is lost.
+    """
+    stated = raw is not _ABSENT
+    effective = raw if stated else row.source_default
+    if effective is None or isinstance(effective, ContextValue):
+        return
+    shown = _show(effective)
+    if row.target_default is not None and shown.strip('"').lower() == row.target_default.lower():
+        return
+    what = f"{row.source}={shown}" if stated else f"{row.source} (default {shown})"
+    ctx.diagnostics.add("BXM013", f"<{ctx.verb}> {what} dropped: {row.note}", ctx.line,
+                        field=ctx.field_prefix + row.source)
+
+
+def _checked(row: AttributeRule, raw: Raw, ctx: RuleContext, values: Mapping[str, Any]) -> Any:
     where = f"<{ctx.verb}> {row.source}={_show(raw)}"
     fld = ctx.field_prefix + row.source
     try:
@@ -356,7 +380,7 @@ def _checked(row: AttributeRule, raw: Raw, ctx: RuleContext) -> Any:
         if row.valid is not None and isinstance(value, int | float) and not row.valid.contains(value):
             raise ValueError(f"outside {row.valid}")
     except ValueError as exc:
-        return _invalid(row, str(exc), where, fld, ctx)
+        return _invalid(row, str(exc), where, fld, ctx, values)
     if row.target_range is not None and isinstance(value, int | float) and not row.target_range.contains(value):
         if row.on_out_of_range is Action.REJECT:
             raise RuleViolation(fld, f"{_show(raw)} is outside {row.target_range}")
@@ -367,17 +391,17 @@ def _checked(row: AttributeRule, raw: Raw, ctx: RuleContext) -> Any:
             ctx.diagnostics.add("BXM015", f"{where} is outside BXML's {targets} range {row.target_range}; "
                                 f"using {row.kind.format(clamped)}", ctx.line, field=fld)
             return clamped
-        return _invalid(row, f"outside {row.target_range}", where, fld, ctx, action=row.on_out_of_range)
+        return _invalid(row, f"outside {row.target_range}", where, fld, ctx, values, action=row.on_out_of_range)
     return value
 
 
 def _invalid(row: AttributeRule, reason: str, where: str, fld: str, ctx: RuleContext,
-             action: Action | None = None) -> Any:
+             values: Mapping[str, Any], action: Action | None = None) -> Any:
     action = action or row.on_invalid
     if action is Action.REJECT:
         raise RuleViolation(fld, reason)
     if action is Action.DEFAULT:
-        default = _resolve(row.source_default, ctx)
+        default = _resolve(row.source_default, ctx, values)
         if default is not None:
             value = row.kind.parse(default) if isinstance(default, str) else default
             shown = row.kind.format(value) or '""'
@@ -397,9 +421,12 @@ def _unknown(name: str, raw: Raw, ctx: RuleContext) -> None:
                         f"({name}={_show(raw)})", ctx.line, field=ctx.field_prefix + name)
 
 
-def _resolve(default: str | ContextValue | None, ctx: RuleContext) -> Any:
+def _resolve(default: str | ContextValue | None, ctx: RuleContext, values: Mapping[str, Any]) -> Any:
+    """A default's value: literal, from the translation context, or an earlier attribute's value."""
     if isinstance(default, ContextValue):
-        return ctx.values.get(default.key)
+        if default.key in ctx.values:
+            return ctx.values[default.key]
+        return values.get(default.key)
     return default
 
 

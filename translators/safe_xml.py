@@ -18,6 +18,31 @@ from translators.errors import TranslationError
 MAX_INPUT_BYTES = 1024 * 1024  # 1 MiB
 
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_PREFIXED_TAG = re.compile(rb"</?([A-Za-z_][\w.-]*):[A-Za-z_]")
+_ROOT_START = re.compile(rb"<([A-Za-z_][\w.-]*)(?=[\s/>])")
+# Namespace given to prefixes a document uses without declaring (Twilio accepts `<amazon:effect>`).
+UNDECLARED_NS = "urn:bxml-migrate:undeclared:"
+
+
+def _declare_prefixes(data: bytes) -> bytes:
+    """Declare, on the root element, prefixes that tags use without a declaration.
+
+    The declaration is inserted on the root's own line, so line numbers stay true.
+    """
+    prefixes = {m.group(1) for m in _PREFIXED_TAG.finditer(data)} - {b"xml", b"xmlns"}
+    prefixes = {p for p in prefixes if b"xmlns:" + p + b"=" not in data}
+    if not prefixes:
+        return data
+    root = None
+    for match in _ROOT_START.finditer(data):
+        before = data[: match.start()]
+        if before.count(b"<!--") == before.count(b"-->"):  # not inside a comment
+            root = match
+            break
+    if root is None:
+        return data
+    decls = b"".join(b" xmlns:" + p + b'="' + UNDECLARED_NS.encode() + p + b'"' for p in sorted(prefixes))
+    return data[: root.end()] + decls + data[root.end():]
 
 
 def _parser(encoding: str | None) -> etree.XMLParser:
@@ -63,6 +88,7 @@ def parse_untrusted(source: str | bytes, *, max_bytes: int = MAX_INPUT_BYTES) ->
         raise _fail("BXM003", "DOCTYPE and entity declarations are not allowed", line, column)
     if not data.strip():
         raise _fail("BXM001", "the document is empty", 1, 1)
+    data = _declare_prefixes(data)
     try:
         root = etree.fromstring(data, _parser(encoding))
     except etree.XMLSyntaxError as exc:

@@ -1,0 +1,90 @@
+"""Walk a TwiML ``<Response>`` and translate each verb through the verb table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lxml import etree
+
+from translators.bxml_writer import MAX_BXML_BYTES, byte_size, element, serialize
+from translators.diagnostics import Diagnostic
+from translators.errors import TranslationError
+from translators.safe_xml import parse_untrusted
+from translators.translation import Translation
+from translators.twiml import calls, gather, speech, streams
+from translators.twiml.context import TwimlContext, local_name, stray_text
+from translators.twiml.tables import VERB_ROWS
+
+Handler = Callable[[etree._Element, TwimlContext], list[etree._Element]]
+
+
+def _say(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
+    return speech.expand_top_level(speech.say(node, ctx), ctx)
+
+
+def _play(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
+    return speech.expand_top_level(speech.play(node, ctx, in_gather=False), ctx)
+
+
+HANDLERS: dict[str, Handler] = {
+    "Gather": gather.gather,
+    "Say": _say,
+    "Play": _play,
+    "Pause": speech.pause_top_level,
+    "Redirect": calls.redirect,
+    "Hangup": calls.hangup,
+    "Reject": calls.reject,
+    "Dial": calls.dial,
+    "Record": calls.record,
+    "Start": streams.start,
+    "Stop": streams.stop,
+}
+
+
+def _verb(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
+    name = local_name(node)
+    handler = HANDLERS.get(name)
+    if handler is not None:
+        return handler(node, ctx)
+    row = VERB_ROWS.get(name)
+    if row is not None:
+        ctx.add("BXM010", f"<{name}> has no Bandwidth equivalent ({row.note}); left out", node)
+    else:
+        ctx.add("BXM009", f"<{name}> is not a TwiML voice verb; left out", node)
+    return []
+
+
+def translate(source: str | bytes, document_url: str | None) -> Translation:
+    root = parse_untrusted(source)
+    ctx = TwimlContext(document_url=document_url)
+    if local_name(root) != "Response" or root.tag != "Response":
+        ctx.add("BXM002", f"the root element is <{root.tag}>, not <Response>", root)
+        raise TranslationError(ctx.diagnostics.items)
+    for attribute in root.attrib:
+        ctx.add("BXM012", f"<Response> has no attribute {attribute!r}; dropped", root, field_name=attribute)
+    if stray_text(root):
+        ctx.add("BXM006", f"text directly inside <Response> is ignored: {stray_text(root)[:40]!r}", root)
+
+    response = element("Response")
+    for child in root:
+        if isinstance(child, etree._Comment):
+            response.append(etree.Comment(child.text))
+            continue
+        if not isinstance(child.tag, str):
+            continue
+        for out in _verb(child, ctx):
+            response.append(out)
+
+    if ctx.callback_urls:
+        names = sorted({name for name, _, _ in ctx.callback_urls})
+        ctx.add("BXM007", f"{len(ctx.callback_urls)} callback URL(s) ({', '.join(names)}) will receive Bandwidth "
+                "v2 JSON events instead of Twilio form parameters", line=ctx.callback_urls[0][2])
+    document = serialize(response)
+    size = byte_size(document)
+    if size > MAX_BXML_BYTES:
+        ctx.add("BXM005", f"the BXML is {size} bytes; Bandwidth accepts at most {MAX_BXML_BYTES}", root)
+    return Translation(bxml=document, diagnostics=sorted(ctx.diagnostics.items, key=_order))
+
+
+def _order(diagnostic: Diagnostic) -> int:
+    return diagnostic.line if diagnostic.line is not None else 0

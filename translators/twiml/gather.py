@@ -1,0 +1,124 @@
+"""``<Gather>``: attributes through the GATHER table, prompts through ``speech``.
+
+Behaviour kept from Twilio (shared/spec/twiml.md §2.2): ``timeout`` covers the wait for
+the first key and between keys; ``finishOnKey`` defaults to ``#``; without ``action`` the
+digits go to the current document; nested prompts are cut at BXML's 20-verb limit.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from translators.attribute_rules import Boolean
+from translators.bxml_writer import element
+from translators.twiml import speech, tables
+from translators.twiml.context import TwimlContext, element_children, local_name
+
+MAX_NESTED = 20  # BXML: at most 20 verbs nested in <Gather> (repeatCount 1)
+
+
+def _conditions(node: etree._Element) -> frozenset[str]:
+    raw = node.get("input")
+    if raw is None:
+        return frozenset()
+    try:
+        value = tables.INPUT_KIND.parse(raw)
+    except ValueError:
+        return frozenset()  # the table reports it and falls back to dtmf
+    return frozenset({"speech"}) if "speech" in value else frozenset()
+
+
+def _prepare_speech(node: etree._Element, attributes: dict[str, str], ctx: TwimlContext,
+                    speech_input: bool) -> None:
+    """speechTimeout="auto" and speechModel: the parts of the speech mapping that are not plain rows."""
+    if not speech_input:
+        return
+    if attributes.get("speechTimeout", "").strip().lower() == "auto":
+        ctx.add("BXM107", '<Gather speechTimeout="auto"> has no BXML equivalent; using the Gather\'s timeout',
+                node, field_name="speechTimeout")
+        del attributes["speechTimeout"]
+    model = attributes.get("speechModel")
+    if model is not None and model.strip() != "default":
+        ctx.add("BXM108", f'<Gather speechModel="{model}"> is a Twilio model; left out (Bandwidth chooses its '
+                "own)", node, field_name="speechModel")
+
+
+def _action_on_empty_result(node: etree._Element, ctx: TwimlContext) -> bool:
+    raw = node.get("actionOnEmptyResult")
+    if raw is None:
+        return False
+    try:
+        return Boolean().parse(raw)
+    except ValueError:
+        ctx.add("BXM014", f'<Gather actionOnEmptyResult="{raw}"> is invalid; using the default false as Twilio '
+                "does", node, field_name="actionOnEmptyResult")
+        return False
+
+
+def _prompts(node: etree._Element, ctx: TwimlContext) -> list[speech.Prompt]:
+    prompts: list[speech.Prompt] = []
+    for child in element_children(node):
+        name = local_name(child)
+        if name == "Say":
+            prompts.extend(speech.say(child, ctx))
+        elif name == "Play":
+            prompts.extend(speech.play(child, ctx, in_gather=True))
+        elif name == "Pause":
+            prompts.extend(speech.pause_in_gather(child, ctx))
+        else:
+            ctx.add("BXM105", f"<{name}> cannot be nested in <Gather> (only Say, Play and Pause); left out", child)
+    return prompts
+
+
+def _allocate(prompts: list[speech.Prompt], ctx: TwimlContext, gather: etree._Element) -> list[etree._Element]:
+    """Expand loops within the 20-verb limit: endless loops share what finite ones leave."""
+    fixed = sum(len(p.elements) * p.copies for p in prompts if p.copies is not None)
+    endless = [p for p in prompts if p.copies is None]
+    spare = max(MAX_NESTED - fixed, 0)
+    nested: list[etree._Element] = []
+    for prompt in prompts:
+        if prompt.copies is None:
+            share = max(spare // (len(endless) * len(prompt.elements)), 1)
+            ctx.add("BXM202", f'<{local_name(prompt.node)} loop="0"> inside <Gather> plays until a key press on '
+                    f"Twilio; repeated {share} times to fit BXML's {MAX_NESTED}-verb limit", prompt.node,
+                    field_name="loop")
+            nested.extend(prompt.expand(share))
+        else:
+            nested.extend(prompt.expand(prompt.copies))
+    if len(nested) > MAX_NESTED:
+        ctx.add("BXM104", f"<Gather> prompt has {len(nested)} verbs after loop expansion; BXML allows "
+                f"{MAX_NESTED}, so the prompt stops after the {MAX_NESTED}th", gather)
+        nested = nested[:MAX_NESTED]
+    return nested
+
+
+def gather(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
+    conditions = _conditions(node)
+    speech_input = "speech" in conditions
+    attributes = dict(node.attrib)
+    _prepare_speech(node, attributes, ctx, speech_input)
+    result = ctx.attributes(tables.GATHER, node, attributes=attributes, conditions=conditions)
+    out = dict(result.attributes)
+    if speech_input:
+        speech_attributes = sorted(set(out) & {r.source for r in tables.GATHER if r.requires == "speech"})
+        ctx.add("BXM106", "speech recognition attributes emitted (" + ", ".join(["input", *speech_attributes])
+                + "); Bandwidth must have speech enabled for the account", node)
+
+    if "gatherUrl" not in out:
+        ctx.add("BXM101", "<Gather> has no action and no document URL is known: Twilio would post the digits "
+                "to this document, BXML without gatherUrl discards them", node, field_name="action")
+    has_following = node.getnext() is not None and any(
+        isinstance(sibling.tag, str) for sibling in node.itersiblings())
+    if "gatherUrl" in out and not _action_on_empty_result(node, ctx):
+        if has_following:
+            ctx.add("BXM102", "on no input Twilio skips the action and runs the verbs after <Gather>; Bandwidth "
+                    "posts empty digits to gatherUrl instead and never runs them", node,
+                    field_name="actionOnEmptyResult")
+        else:
+            ctx.add("BXM103", "on no input Twilio ends the call; Bandwidth posts empty digits to gatherUrl",
+                    node, field_name="actionOnEmptyResult")
+
+    bxml = element("Gather", out)
+    for nested in _allocate(_prompts(node, ctx), ctx, node):
+        bxml.append(nested)
+    return [bxml]

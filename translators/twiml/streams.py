@@ -1,0 +1,64 @@
+"""Media streams: ``<Start><Stream>`` -> ``<StartStream>``, ``<Stop><Stream>`` -> ``<StopStream>``."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from translators.bxml_writer import element
+from translators.twiml import tables
+from translators.twiml.context import TwimlContext, element_children, local_name
+
+MAX_STREAM_PARAMS = 12
+
+
+def _stream(noun: etree._Element, ctx: TwimlContext) -> etree._Element | None:
+    result = ctx.attributes(tables.STREAM, noun)
+    if "destination" not in result.attributes:
+        ctx.add("BXM307", "<Stream> has no url; left out", noun, field_name="url")
+        return None
+    if not result.attributes["destination"].startswith("wss://"):
+        ctx.add("BXM015", f'<Stream url="{result.attributes["destination"]}">: BXML streams need a wss:// URL',
+                noun, field_name="url")
+    stream = element("StartStream", result.attributes)
+    params = [p for p in element_children(noun) if local_name(p) == "Parameter"]
+    for child in element_children(noun):
+        if local_name(child) != "Parameter":
+            ctx.add("BXM009", f"<{local_name(child)}> is not a <Stream> noun; left out", child)
+    if len(params) > MAX_STREAM_PARAMS:
+        ctx.add("BXM308", f"<Stream> has {len(params)} parameters; BXML passes at most {MAX_STREAM_PARAMS}", noun)
+    for param in params[:MAX_STREAM_PARAMS]:
+        unknown = set(param.attrib) - {"name", "value"}
+        for name in sorted(unknown):
+            ctx.add("BXM012", f"<Parameter> has no attribute {name!r}; dropped", param, field_name=name)
+        stream.append(element("StreamParam", {"name": param.get("name", ""), "value": param.get("value", "")}))
+    return stream
+
+
+def start(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
+    ctx.attributes(tables.START, node)
+    out: list[etree._Element] = []
+    for noun in element_children(node):
+        name = local_name(noun)
+        if name == "Stream":
+            stream = _stream(noun, ctx)
+            if stream is not None:
+                out.append(stream)
+        else:
+            ctx.add("BXM010", f"<Start><{name}> has no Bandwidth equivalent here; left out", noun)
+    return out
+
+
+def stop(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
+    out: list[etree._Element] = []
+    for noun in element_children(node):
+        name = local_name(noun)
+        if name != "Stream":
+            ctx.add("BXM010", f"<Stop><{name}> has no Bandwidth equivalent here; left out", noun)
+            continue
+        result = ctx.attributes(tables.STOP_STREAM, noun)
+        if "name" not in result.attributes:
+            ctx.add("BXM307", "<Stop><Stream> without name: BXML stops streams by name only; left out", noun,
+                    field_name="name")
+            continue
+        out.append(element("StopStream", result.attributes))
+    return out
