@@ -4,6 +4,7 @@ No Flask, no network, no global state: text (or dicts) in, text (or dicts) out.
 """
 
 from translators.diagnostics import RULES, Diagnostic, Severity
+from translators.dialects import UnknownDialect, translate
 from translators.errors import TranslationError
 from translators.translation import Translation
 from translators.twiml import twiml_to_bxml
@@ -14,5 +15,7 @@ __all__ = [
     "Severity",
     "Translation",
     "TranslationError",
+    "UnknownDialect",
+    "translate",
     "twiml_to_bxml",
 ]
