@@ -1,0 +1,147 @@
+"""Client for the Bandwidth Voice API v2 calls the proxy makes (shared/spec/bxml-v2.md §5).
+
+- ``PUT .../calls/{callId}/bxml`` (``<Bxml>`` body, 204), ``POST .../calls/{callId}`` (update),
+  ``POST .../calls`` (create, 201 + JSON), ``GET .../calls/{callId}``.
+- Every request has a timeout.  429 and 503 (and, for idempotent requests, 500/502/504,
+  timeouts and connection errors) are retried with backoff, honouring ``Retry-After``,
+  within a bounded total wait (``retry_budget`` seconds, a few by default); past it the
+  caller gets ``BandwidthUnavailable``.  Creating a call is retried only on 429/503, which
+  mean the request was not processed.
+- Answers map to exceptions the v1 emulation turns into v1 errors: 404 -> ``CallNotFound``,
+  409 -> ``CallConflict``, other 4xx -> ``BandwidthRejected``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+RETRY_ALWAYS = frozenset({429, 503})
+RETRY_IDEMPOTENT = frozenset({500, 502, 504})
+
+
+class BandwidthApiError(Exception):
+    def __init__(self, status: int | None, description: str, error_type: str = "") -> None:
+        super().__init__(f"Bandwidth API {status or 'unreachable'}: {description}")
+        self.status = status
+        self.description = description
+        self.error_type = error_type
+
+
+class CallNotFound(BandwidthApiError):
+    pass
+
+
+class CallConflict(BandwidthApiError):
+    pass
+
+
+class BandwidthRejected(BandwidthApiError):
+    pass
+
+
+class BandwidthUnavailable(BandwidthApiError):
+    pass
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - (now if now is not None else time.time()), 0.0)
+
+
+class BandwidthApi:
+    def __init__(self, api_url: str, account_id: str, username: str, password: str, *,
+                 timeout: float = 10.0, retry_budget: float = 5.0, max_attempts: int = 4,
+                 backoff: float = 0.2, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.base = f"{api_url.rstrip('/')}/accounts/{account_id}"
+        self.timeout = timeout
+        self.retry_budget = retry_budget
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self._sleep = sleep
+        self.session = requests.Session()
+        self.session.auth = (username, password)
+        self.session.headers["User-Agent"] = "bxml-migrate"
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- operations ------------------------------------------------------------------
+
+    def update_bxml(self, call_id: str, bxml: str) -> None:
+        self._send("PUT", f"/calls/{call_id}/bxml", idempotent=True, data=bxml.encode("utf-8"),
+                   headers={"Content-Type": "application/xml; charset=utf-8"})
+
+    def update_call(self, call_id: str, body: Mapping[str, Any]) -> None:
+        self._send("POST", f"/calls/{call_id}", idempotent=True, json=dict(body))
+
+    def create_call(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        response = self._send("POST", "/calls", idempotent=False, json=dict(body))
+        return response.json()
+
+    def get_call(self, call_id: str) -> dict[str, Any]:
+        return self._send("GET", f"/calls/{call_id}", idempotent=True).json()
+
+    # -- transport ---------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> requests.Response:
+        deadline = time.monotonic() + self.retry_budget
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.session.request(method, self.base + path, timeout=self.timeout, **kwargs)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                if not idempotent or not self._wait(attempt, None, deadline):
+                    raise BandwidthUnavailable(None, f"{method} {path}: {exc.__class__.__name__}") from exc
+                continue
+            if response.status_code < 400:
+                return response
+            retryable = response.status_code in RETRY_ALWAYS or (
+                idempotent and response.status_code in RETRY_IDEMPOTENT)
+            if retryable and self._wait(attempt, retry_after_seconds(response.headers.get("Retry-After")),
+                                        deadline):
+                continue
+            raise self._error(response, retryable)
+
+    def _wait(self, attempt: int, retry_after: float | None, deadline: float) -> bool:
+        """Sleep before the next attempt; False when attempts or the time budget are used up."""
+        if attempt >= self.max_attempts:
+            return False
+        delay = retry_after if retry_after is not None else self.backoff * (2 ** (attempt - 1))
+        if time.monotonic() + delay > deadline:
+            return False
+        self._sleep(delay)
+        return True
+
+    @staticmethod
+    def _error(response: requests.Response, retryable: bool) -> BandwidthApiError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        description = str(body.get("description") or response.text[:200] or response.reason)
+        kind = str(body.get("type") or "")
+        status = response.status_code
+        if retryable or status >= 500:
+            return BandwidthUnavailable(status, description, kind)
+        if status == 404:
+            return CallNotFound(status, description, kind)
+        if status == 409:
+            return CallConflict(status, description, kind)
+        return BandwidthRejected(status, description, kind)
