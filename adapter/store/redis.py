@@ -1,0 +1,290 @@
+"""Redis implementation of ``Store``: shared by several proxy instances behind a load balancer.
+
+Every check-and-set is one Lua script (``redis_scripts``), so it is atomic on the server;
+key layout and expiry are described there.  All keys start with ``key_prefix``.  The client
+reconnects on its own: a command that fails on a broken connection (Redis restarted, a
+fail-over) is retried with a short backoff, and scripts missing from a restarted server are
+loaded again.  Operations a retry could repeat carry a client-made token, so a retry after a
+lost reply neither completes a gather "twice" nor enqueues or claims an item twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import redis
+from redis.backoff import EqualJitterBackoff
+from redis.commands.core import Script
+from redis.retry import Retry
+
+from adapter.config_kinds import mask_url_password
+from adapter.store.base import (
+    DEFAULT_CALL_TTL,
+    DEFAULT_IDLE_TTL,
+    DEFAULT_LEASE,
+    GATHER_COMPLETED,
+    GATHER_CREATED,
+    GatherCompletion,
+    OutboxItem,
+    Store,
+    check_id,
+    check_record,
+    check_seconds,
+    decode_json,
+    encode_json,
+    new_token,
+)
+from adapter.store.errors import (
+    GatherConflict,
+    NotFound,
+    StoreClosed,
+    StoreError,
+    StoreUnavailable,
+    UpdateConflict,
+)
+from adapter.store.redis_scripts import PRELUDE, SCRIPTS
+
+# A call hash holds one field per record key, named "." + key, plus the empty field "" that
+# marks the hash as present even when the record is {}.
+_EXISTS_FIELD = ""
+
+
+def _field(key: str) -> str:
+    return "." + key
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+class RedisStore(Store):
+    def __init__(
+        self,
+        url: str,
+        *,
+        key_prefix: str = "bxml-migrate:",
+        call_ttl: float = DEFAULT_CALL_TTL,
+        idle_ttl: float = DEFAULT_IDLE_TTL,
+        socket_timeout: float = 5.0,
+        retries: int = 10,
+    ) -> None:
+        super().__init__(call_ttl=call_ttl, idle_ttl=idle_ttl)
+        if not isinstance(key_prefix, str):
+            raise TypeError("key_prefix must be a string")
+        self.key_prefix = key_prefix
+        self._url = url
+        self._client: redis.Redis = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=check_seconds("socket_timeout", socket_timeout),
+            socket_connect_timeout=socket_timeout,
+            # ~2-4 s of reconnect attempts in all: a restart or fail-over, well inside a callback's budget
+            retry=Retry(EqualJitterBackoff(cap=0.5, base=0.05), retries),
+            health_check_interval=30,
+        )
+        self._scripts: dict[str, Script] = {
+            name: self._client.register_script(PRELUDE + body) for name, body in SCRIPTS.items()
+        }
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"RedisStore({mask_url_password(self._url)!r}, key_prefix={self.key_prefix!r})"
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _base(self, call_id: str) -> str:
+        return f"{self.key_prefix}call:{check_id('call_id', call_id)}"
+
+    @property
+    def _due(self) -> str:
+        return f"{self.key_prefix}outbox:due"
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        try:
+            yield
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+        except redis.RedisError as exc:
+            raise StoreError(f"redis: {exc}") from exc
+
+    def _run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        with self._guard():
+            return self._scripts[name](keys=list(keys), args=list(args))
+
+    def _idle_ms(self) -> int:
+        return _ms(self.idle_ttl)
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def put_call(self, call_id: str, record: Mapping[str, Any]) -> None:
+        base = self._base(call_id)
+        fields = [item for key, value in check_record(record).items() for item in (_field(key), encode_json(value))]
+        self._run("put_call", [base], [self._idle_ms(), *fields])
+
+    def get_call(self, call_id: str) -> dict[str, Any] | None:
+        base = self._base(call_id)
+        with self._guard():
+            stored = self._client.hgetall(base)
+        return self._decode_call(stored) if stored else None
+
+    @staticmethod
+    def _decode_call(stored: Mapping[str, str]) -> dict[str, Any]:
+        return {field[1:]: decode_json(value) for field, value in sorted(stored.items()) if field != _EXISTS_FIELD}
+
+    def update_call(
+        self,
+        call_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expect: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        base = self._base(call_id)
+        changes = check_record(changes, "changes")
+        expect = check_record(expect or {}, "expect")
+        args: list[Any] = [self._idle_ms(), len(expect)]
+        for key, value in [*expect.items(), *changes.items()]:
+            args += [_field(key), encode_json(value)]
+        reply = self._run("update_call", [base], args)
+        if reply[0] == "missing":
+            raise NotFound(f"call {call_id} not found")
+        if reply[0] == "conflict":
+            raise UpdateConflict(call_id, [field[1:] for field in reply[1:]])
+        flat = reply[1:]
+        return self._decode_call(dict(zip(flat[::2], flat[1::2], strict=True)))
+
+    def end_call(self, call_id: str, *, ttl: float | None = None) -> None:
+        self._run("end_call", [self._base(call_id)], [_ms(self._end_ttl(ttl))])
+
+    # -- gathers ----------------------------------------------------------------------------
+
+    def create_gather(self, call_id: str, gather_id: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        base = self._base(call_id)
+        check_id("gather_id", gather_id)
+        stored = {**check_record(record), "id": gather_id, "state": GATHER_CREATED}
+        reply = self._run("create_gather", [base], [self._idle_ms(), gather_id, encode_json(stored), new_token()])
+        if reply[0] == "open":
+            raise GatherConflict(call_id, reply[1])
+        if reply[0] == "taken":
+            raise GatherConflict(call_id, reply[1], taken=True)
+        return decode_json(encode_json(stored))
+
+    def get_gather(self, call_id: str, gather_id: str) -> dict[str, Any] | None:
+        key = f"{self._base(call_id)}:gather:{check_id('gather_id', gather_id)}"
+        with self._guard():
+            state, record, result = self._client.hmget(key, ["state", "record", "result"])
+        if state is None or record is None:
+            return None
+        return self._gather_record(gather_id, state, record, result)
+
+    @staticmethod
+    def _gather_record(gather_id: str, state: str, record: str, result: str | None) -> dict[str, Any]:
+        merged = decode_json(record)
+        if result is not None:
+            merged.update(decode_json(result))
+        merged.update(id=gather_id, state=state)
+        return merged
+
+    def open_gather(self, call_id: str) -> dict[str, Any] | None:
+        base = self._base(call_id)
+        with self._guard():
+            gather_id = self._client.get(f"{base}:open-gather")
+        if gather_id is None:
+            return None
+        record = self.get_gather(call_id, gather_id)
+        return record if record is not None and record["state"] == GATHER_CREATED else None
+
+    def complete_gather(self, call_id: str, gather_id: str, result: Mapping[str, Any]) -> GatherCompletion:
+        base = self._base(call_id)
+        check_id("gather_id", gather_id)
+        result = check_record(result, "result")
+        reply = self._run(
+            "complete_gather", [base], [self._idle_ms(), gather_id, encode_json(result), new_token()]
+        )
+        if not reply:
+            raise NotFound(f"gather {gather_id} of call {call_id} not found")
+        verdict, record, stored_result = reply
+        completed = self._gather_record(gather_id, GATHER_COMPLETED, record, stored_result)
+        return GatherCompletion(completed, completed_now=verdict == "first")
+
+    # -- continuations ----------------------------------------------------------------------
+
+    def put_continuation(self, call_id: str, key: str, document: str) -> None:
+        base = self._base(call_id)
+        check_id("continuation key", key)
+        if not isinstance(document, str):
+            raise TypeError("a continuation document must be a string")
+        self._run("put_continuation", [base], [self._idle_ms(), key, document])
+
+    def take_continuation(self, call_id: str, key: str) -> str | None:
+        full_key = f"{self._base(call_id)}:cont:{check_id('continuation key', key)}"
+        with self._guard():
+            return self._client.getdel(full_key)
+
+    # -- outbox -----------------------------------------------------------------------------
+
+    def enqueue(self, call_id: str, payload: Any) -> str:
+        base = self._base(call_id)
+        text = encode_json(payload)
+        item_id = new_token()
+        self._run("enqueue", [base, self._due], [self._idle_ms(), call_id, item_id, text])
+        return item_id
+
+    def claim(self, call_id: str, *, lease: float = DEFAULT_LEASE) -> OutboxItem | None:
+        base = self._base(call_id)
+        lease = check_seconds("lease", lease)
+        token = new_token()
+        reply = self._run("claim", [base, self._due], [call_id, _ms(lease), token])
+        if not reply:
+            return None
+        item_id, payload, attempts, enqueued_at, lease_until = reply
+        return OutboxItem(
+            call_id=call_id,
+            item_id=item_id,
+            payload=decode_json(payload),
+            attempts=int(attempts),
+            enqueued_at=int(enqueued_at) / 1000,
+            lease_until=int(lease_until) / 1000,
+            lease_token=token,
+        )
+
+    def ack(self, item: OutboxItem) -> bool:
+        removed = self._run("ack", [self._base(item.call_id), self._due], [item.call_id, item.item_id])
+        return int(removed) > 0
+
+    def nack(self, item: OutboxItem, *, retry_after: float) -> bool:
+        retry_ms = round(check_seconds("retry_after", retry_after, allow_zero=True) * 1000)
+        args = [item.call_id, item.item_id, item.lease_token, retry_ms]
+        return int(self._run("nack", [self._base(item.call_id), self._due], args)) > 0
+
+    def due_calls(self, *, limit: int = 100) -> list[str]:
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        return list(self._run("due_calls", [self._due], [f"{self.key_prefix}call:", limit]))
+
+    def outbox_depth(self) -> int:
+        return int(self._run("outbox_depth", [self._due], [f"{self.key_prefix}call:"]))
+
+    # -- markers ----------------------------------------------------------------------------
+
+    def add_marker(self, key: str, ttl: float) -> bool:
+        if not isinstance(key, str) or not key:
+            raise ValueError("a marker key must be a non-empty string")
+        ttl_ms = _ms(check_seconds("ttl", ttl))
+        with self._guard():
+            return bool(self._client.set(f"{self.key_prefix}marker:{key}", "1", nx=True, px=ttl_ms))
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        with self._guard():
+            self._client.ping()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._client.close()
