@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from translators.diagnostics import Diagnostics
@@ -70,8 +71,8 @@ class Kind:
     label = "text"
 
     def parse(self, raw: Raw) -> Any:
-        if isinstance(raw, bool) or raw is None:
-            raise ValueError("expected text")
+        if isinstance(raw, bool) or raw is None or not isinstance(raw, str | int | float):
+            raise ValueError("expected text")  # JSON objects and arrays are never a scalar value
         return str(raw)
 
     def format(self, value: Any) -> str:
@@ -90,6 +91,10 @@ class Text(Kind):
         return value
 
 
+_WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
 class Url(Kind):
     label = "URL"
 
@@ -97,7 +102,7 @@ class Url(Kind):
         value = super().parse(raw).strip()
         if not value:
             raise ValueError("empty URL")
-        if any(c.isspace() for c in value):
+        if _WHITESPACE.search(value):
             raise ValueError("URL contains white space")
         return value
 
@@ -111,12 +116,16 @@ class Choice(Kind):
         self.case_sensitive = case_sensitive
         self.pattern = re.compile(pattern) if pattern else None
         self.label = " / ".join(f"`{k}`" for k in self.mapping) or "text"
+        # The first key that matches wins; case-insensitively an exact match is also a lower-case match.
+        self._lookup: dict[str, str] = {}
+        for key, target in self.mapping.items():
+            self._lookup.setdefault(key if case_sensitive else key.lower(), target)
 
     def parse(self, raw: Raw) -> str:
         value = " ".join(super().parse(raw).split())
-        for key, target in self.mapping.items():
-            if key == value or (not self.case_sensitive and key.lower() == value.lower()):
-                return target
+        target = self._lookup.get(value if self.case_sensitive else value.lower())
+        if target is not None:
+            return target
         if self.pattern is not None and self.pattern.fullmatch(value):
             return value
         raise ValueError("expected " + ", ".join(repr(k) for k in self.mapping))
@@ -136,13 +145,13 @@ class Number(Kind):
         self.label = ("integer" if integer else "number") + (f" ({unit})" if unit else "")
 
     def parse(self, raw: Raw) -> float | int:
-        if isinstance(raw, bool) or raw is None:
+        if isinstance(raw, bool) or raw is None or not isinstance(raw, str | int | float):
             raise ValueError(f"expected {'an integer' if self.integer else 'a number'}")
         if isinstance(raw, int | float):
             number = float(raw)
         else:
             text = str(raw).strip()
-            if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+            if not _NUMBER.fullmatch(text):
                 raise ValueError(f"{text!r} is not {'an integer' if self.integer else 'a number'}")
             number = float(text)
         if not math.isfinite(number):
@@ -165,7 +174,9 @@ class Boolean(Kind):
     def parse(self, raw: Raw) -> bool:
         if isinstance(raw, bool):
             return raw
-        text = str(raw).strip().lower() if raw is not None else ""
+        if not isinstance(raw, str):
+            raise ValueError(f"{_show(raw)} is not true or false")
+        text = raw.strip().lower()
         if text in ("true", "false"):
             return text == "true"
         raise ValueError(f"{raw!r} is not true or false")
@@ -244,16 +255,35 @@ class AttributeRule:
     always_state: bool = False  # write the effective value even when it equals the target default
     write_empty: bool = False  # write "" (e.g. Record terminatingDigits="" = off; BXML default is "#")
     custom: bool = False  # the verb's translator handles this attribute itself; the row documents it
+    context_only: bool = False  # parsed, validated and defaulted into ``values``, never written (no targets)
     status: Status = Status.SUPPORTED
     note: str = ""
 
     def __post_init__(self) -> None:
         if self.status is Status.UNSUPPORTED and self.targets:
             raise ValueError(f"{self.source}: unsupported rows have no targets")
-        if self.status is not Status.UNSUPPORTED and not self.targets and not self.custom:
+        if self.context_only and self.targets:
+            raise ValueError(f"{self.source}: context-only rows have no targets")
+        if self.status is not Status.UNSUPPORTED and not self.targets and not (self.custom or self.context_only):
             raise ValueError(f"{self.source}: supported rows need a target")
+        if self.context_only and not self.note:
+            raise ValueError(f"{self.source}: a context-only row needs a note (where the value goes)")
         if self.status is not Status.SUPPORTED and not self.note:
             raise ValueError(f"{self.source}: a {self.status} row needs a note")
+
+    # What an absent attribute contributes depends on the row alone when its default is a literal:
+    # worked out on first use and kept (rows are immutable; ``apply_rules`` is the hot path).
+    @cached_property
+    def _literal_default(self) -> tuple[Any, str, bool]:
+        """A literal ``source_default``: its parsed value, its written form, and whether it is written."""
+        value = self.kind.parse(self.source_default)
+        written = self.kind.format(value)
+        return value, written, _writes_default(self, written)
+
+    @cached_property
+    def _absent_unsupported(self) -> str | None:
+        """An unsupported row's BXM013 wording when the attribute is absent (None: nothing is lost)."""
+        return _unsupported_what(self, _ABSENT)
 
 
 def validate_table(rules: Iterable[AttributeRule]) -> tuple[AttributeRule, ...]:
@@ -325,6 +355,13 @@ def apply_rules(rules: Iterable[AttributeRule], attributes: Mapping[str, Raw], c
             _unsupported(row, raw, ctx)
             continue
         if raw is _ABSENT:
+            if isinstance(row.source_default, str):
+                value, written, writes = row._literal_default
+                values[row.source] = value
+                if writes and not (row.requires and row.requires not in ctx.conditions):
+                    for target in row.targets:
+                        out[target] = written
+                continue
             default = _resolve(row.source_default, ctx, values)
             if default is None:
                 continue
@@ -333,7 +370,7 @@ def apply_rules(rules: Iterable[AttributeRule], attributes: Mapping[str, Raw], c
             if row.requires and row.requires not in ctx.conditions:
                 continue
             written = row.kind.format(value)
-            if (written != row.target_default or row.always_state) and (written != "" or row.write_empty):
+            if _writes_default(row, written):
                 for target in row.targets:
                     out[target] = written
             continue
@@ -353,8 +390,21 @@ def apply_rules(rules: Iterable[AttributeRule], attributes: Mapping[str, Raw], c
     return RuleResult(out, values, explicit)
 
 
+def _writes_default(row: AttributeRule, written: str) -> bool:
+    """Whether an absent attribute's default is stated in the target (see the module docstring)."""
+    return (written != row.target_default or row.always_state) and (written != "" or row.write_empty)
+
+
 def _unsupported(row: AttributeRule, raw: Raw, ctx: RuleContext) -> None:
-    """Warn when the source's effective value differs from what the target does without it.
+    """Warn when the source's effective value differs from what the target does without it."""
+    what = row._absent_unsupported if raw is _ABSENT else _unsupported_what(row, raw)
+    if what is not None:
+        ctx.diagnostics.add("BXM013", f"<{ctx.verb}> {what} dropped: {row.note}", ctx.line,
+                            field=ctx.field_prefix + row.source)
+
+
+def _unsupported_what(row: AttributeRule, raw: Raw | object) -> str | None:
+    """What BXM013 reports as dropped, or None when the target behaves the same without it.
 
     ``target_default`` of an unsupported row is the source value the target behaves like
     (e.g. Record ``playBeep``: BXML plays no beep, so ``"false"``).  An absent attribute whose
@@ -363,13 +413,11 @@ def _unsupported(row: AttributeRule, raw: Raw, ctx: RuleContext) -> None:
     stated = raw is not _ABSENT
     effective = raw if stated else row.source_default
     if effective is None or isinstance(effective, ContextValue):
-        return
+        return None
     shown = _show(effective)
     if row.target_default is not None and shown.strip('"').lower() == row.target_default.lower():
-        return
-    what = f"{row.source}={shown}" if stated else f"{row.source} (default {shown})"
-    ctx.diagnostics.add("BXM013", f"<{ctx.verb}> {what} dropped: {row.note}", ctx.line,
-                        field=ctx.field_prefix + row.source)
+        return None
+    return f"{row.source}={shown}" if stated else f"{row.source} (default {shown})"
 
 
 def _checked(row: AttributeRule, raw: Raw, ctx: RuleContext, values: Mapping[str, Any]) -> Any:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from translators import codes_document, codes_twiml
+from translators import codes_callbacks, codes_catapult, codes_document, codes_twiml
 from translators.diagnostic_rule import Rule, Severity
 
 
@@ -64,7 +64,8 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
 
 
 # The registry: one data module per code range.  Add a range by adding its module here.
-RULES: dict[str, Rule] = _rules(*codes_document.RULES, *codes_twiml.RULES)
+RULES: dict[str, Rule] = _rules(*codes_document.RULES, *codes_twiml.RULES, *codes_catapult.RULES,
+                                *codes_callbacks.RULES)
 
 __all__ = ["RULES", "Diagnostic", "Diagnostics", "Rule", "Severity", "has_severity", "lookup", "rule"]
 

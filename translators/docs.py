@@ -100,31 +100,33 @@ def diagnostics_page() -> str:
     return "\n".join(parts)
 
 
+
+
+def _catapult_tables() -> str:
+    from translators.catapult import documentation_table
+
+    return documentation_table()
+
+
+def _callback_tables() -> str:
+    from translators.callbacks.tables import documentation_table
+
+    return documentation_table()
+
+
 # Sections of README.md that are generated: marker name -> renderer.
 README_SECTIONS: dict[str, Callable[[], str]] = {
     "twiml-verbs": twiml_verb_table,
     "twiml-attributes": twiml_attribute_tables,
     "diagnostics": diagnostics_table,
+    "catapult-gather": _catapult_tables,
+    "callback-tables": _callback_tables,
 }
-
-
-def extra_sections() -> dict[str, Callable[[], str]]:
-    """Sections contributed by other dialect tables (Catapult, callbacks) when present."""
-    sections: dict[str, Callable[[], str]] = {}
-    try:
-        from translators import catapult
-    except ImportError:
-        return sections
-    render = getattr(catapult, "documentation_table", None)
-    if render is not None:
-        sections["catapult-gather"] = render
-    return sections
 
 
 def render_readme(readme: str) -> str:
     """``readme`` with every generated section replaced by a fresh rendering."""
-    sections = {**README_SECTIONS, **extra_sections()}
-    for name, render in sections.items():
+    for name, render in README_SECTIONS.items():
         pattern = re.compile(rf"(<!-- BEGIN generated:{re.escape(name)} -->\n)(?:.*?\n)?(<!-- END generated:"
                              rf"{re.escape(name)} -->)", re.DOTALL)
         if not pattern.search(readme):
