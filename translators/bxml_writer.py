@@ -28,14 +28,17 @@ def element(tag: str, attributes: Mapping[str, str] | None = None, text: str | N
 
 
 def _indent(node: etree._Element, level: int) -> None:
-    if node.tag in _LITERAL or not isinstance(node.tag, str) or len(node) == 0:
+    if len(node) == 0:
+        return
+    tag = node.tag
+    if tag in _LITERAL or not isinstance(tag, str):
         return
     pad = "\n" + "  " * (level + 1)
     node.text = pad
     for child in node:
         _indent(child, level + 1)
         child.tail = pad
-    node[-1].tail = "\n" + "  " * level
+    child.tail = "\n" + "  " * level  # the last child closes the parent's indentation
 
 
 def serialize(root: etree._Element) -> str:

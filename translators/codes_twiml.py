@@ -172,4 +172,18 @@ RULES: tuple[Rule, ...] = (
          "The first 12 parameters.",
          "Merge parameters.",
          ""),
+    # -- added later (codes are appended, never renumbered) ---------------------
+    Rule("BXM110", "gather-attribute-no-effect", I,
+         "A `<Gather>` attribute BXML lacks, stated with the value Bandwidth behaves like anyway "
+         "(`enhanced=\"false\"`, `bargeIn=\"true\"`).",
+         "Nothing changes for the caller; the attribute is named so that no attribute disappears unreported.",
+         "The Gather without that attribute.",
+         "Remove the attribute.",
+         "<Gather bargeIn=\"true\"/>"),
+    Rule("BXM309", "dial-target-empty", W,
+         "A `<Number>` or `<Sip>` noun with no number or URI (often an empty template variable).",
+         "Twilio cannot ring it; BXML `<PhoneNumber>`/`<SipUri>` require the number or URI.",
+         "The `<Transfer>` without that target (nothing at all when no target is left: BXM305).",
+         "Fill in the number or URI.",
+         "<Dial><Number></Number></Dial>"),
 )

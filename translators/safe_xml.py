@@ -9,6 +9,7 @@ document with a DOCTYPE or entity declaration is refused outright.  Inputs over
 from __future__ import annotations
 
 import re
+import threading
 
 from lxml import etree
 
@@ -18,14 +19,15 @@ from translators.errors import TranslationError
 MAX_INPUT_BYTES = 1024 * 1024  # 1 MiB
 
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
-_PREFIXED_TAG = re.compile(rb"</?([A-Za-z_][\w.-]*):[A-Za-z_]")
+# A prefixed tag (`<amazon:effect`) or attribute (`amazon:max-duration="2s"`): group 1 is the prefix.
+_PREFIXED_TAG = re.compile(rb"(?:</?|\s(?=[A-Za-z_][\w.-]*:[A-Za-z_][\w.-]*\s*=))([A-Za-z_][\w.-]*):[A-Za-z_]")
 _ROOT_START = re.compile(rb"<([A-Za-z_][\w.-]*)(?=[\s/>])")
 # Namespace given to prefixes a document uses without declaring (Twilio accepts `<amazon:effect>`).
 UNDECLARED_NS = "urn:bxml-migrate:undeclared:"
 
 
 def _declare_prefixes(data: bytes) -> bytes:
-    """Declare, on the root element, prefixes that tags use without a declaration.
+    """Declare, on the root element, prefixes that tags and attributes use without a declaration.
 
     The declaration is inserted on the root's own line, so line numbers stay true.
     """
@@ -45,7 +47,24 @@ def _declare_prefixes(data: bytes) -> bytes:
     return data[: root.end()] + decls + data[root.end():]
 
 
+class _Parsers(threading.local):
+    """This thread's parsers, one per encoding: lxml parsers are reusable but not thread-safe."""
+
+    def __init__(self) -> None:
+        self.by_encoding: dict[str | None, etree.XMLParser] = {}
+
+
+_PARSERS = _Parsers()
+
+
 def _parser(encoding: str | None) -> etree.XMLParser:
+    parser = _PARSERS.by_encoding.get(encoding)
+    if parser is None:
+        parser = _PARSERS.by_encoding[encoding] = _new_parser(encoding)
+    return parser
+
+
+def _new_parser(encoding: str | None) -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -81,7 +100,8 @@ def parse_untrusted(source: str | bytes, *, max_bytes: int = MAX_INPUT_BYTES) ->
     else:
         raise TypeError(f"source must be str or bytes, not {type(source).__name__}")
     if len(data) > max_bytes:
-        raise _fail("BXM004", f"input is {len(data)} bytes, over the {max_bytes}-byte limit")
+        raise _fail("BXM004", f"input is {len(data)} bytes, over the {max_bytes}-byte limit (the position is "
+                    "where the limit is passed)", *_position(data, max_bytes))
     found = _DOCTYPE.search(data)
     if found:
         line, column = _position(data, found.start())

@@ -20,7 +20,7 @@ def redirect(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
     if not url:
         ctx.add("BXM303", "<Redirect> has no URL; left out (Twilio would fail the call here)", node)
         return []
-    ctx.callback_urls.append(("redirectUrl", url, node.sourceline))
+    ctx.callback_urls.append(("redirectUrl", url, ctx.line(node)))
     return [element("Redirect", {"redirectUrl": url, **result.attributes})]
 
 
@@ -29,14 +29,25 @@ def hangup(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
     return [element("Hangup")]
 
 
+_REJECT_TONES = {"rejected": "not-in-service", "busy": "busy"}
+
+
 def reject(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
     ctx.attributes(tables.REJECT, node)
-    first = node.getprevious() is None or not any(
-        isinstance(s.tag, str) for s in node.itersiblings(preceding=True))
+    raw = node.get("reason")
+    reason = "rejected"
+    if raw is not None:
+        try:
+            reason = tables.REJECT_REASON.parse(raw)
+        except ValueError:
+            ctx.add("BXM014", f'<Reject reason="{raw}"> is invalid; using the default "rejected" as Twilio does',
+                    node, field_name="reason")
+    first = not any(isinstance(s.tag, str) for s in node.itersiblings(preceding=True))
     where = ("as the first verb, BXML's <Hangup> also rejects the unanswered call" if first else
              "after other verbs the call is already answered, so the caller is simply hung up on")
-    ctx.add("BXM011", f"<Reject> becomes <Hangup>: {where}; the caller hears no busy or not-in-service tone",
-            node)
+    stated = f' reason="{raw}"' if raw is not None else ""
+    ctx.add("BXM011", f"<Reject{stated}> becomes <Hangup>: {where}; the caller does not hear Twilio's "
+            f"{_REJECT_TONES[reason]} tone", node, field_name="reason" if raw is not None else None)
     return [element("Hangup")]
 
 
@@ -58,11 +69,7 @@ def dial(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
         if len(conferences) > 1 or len(nouns) > 1 or stray_text(node):
             ctx.add("BXM302", "<Dial> with <Conference> must hold that one noun; only the first conference is "
                     "translated", node)
-        ctx.attributes(tables.DIAL, node, attributes={
-            k: v for k, v in node.attrib.items() if k not in ("timeout", "callerId")})
-        if node.get("action"):
-            ctx.add("BXM013", f'<Dial action="{node.get("action")}"> with <Conference>: BXML has no event when '
-                    "a member's conference ends; the call continues with the next verb", node, field_name="action")
+        ctx.attributes(tables.DIAL_CONFERENCE, node)
         return [_conference(conferences[0], ctx)]
 
     result = ctx.attributes(tables.DIAL, node)
@@ -72,12 +79,16 @@ def dial(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
         targets.append(element("PhoneNumber", text=text))
     for noun in nouns:
         name = local_name(noun)
-        if name == "Number":
-            leg = ctx.attributes(tables.NUMBER, noun)
-            targets.append(element("PhoneNumber", leg.attributes, (noun.text or "").strip()))
-        elif name == "Sip":
-            leg = ctx.attributes(tables.SIP, noun)
-            targets.append(element("SipUri", leg.attributes, (noun.text or "").strip()))
+        if name in ("Number", "Sip"):
+            address = (noun.text or "").strip()
+            if address:
+                # The SIP password is dropped (BXM013); its diagnostic must not carry the secret.
+                shown = {k: ("****" if k == "password" else v) for k, v in noun.attrib.items()}
+                leg = ctx.attributes(tables.NUMBER if name == "Number" else tables.SIP, noun, attributes=shown)
+                targets.append(element("PhoneNumber" if name == "Number" else "SipUri", leg.attributes, address))
+            else:
+                ctx.add("BXM309", f"<{name}> is empty: there is nothing to ring; left out with its attributes",
+                        noun)
         elif name in ("Client", "Queue"):
             ctx.add("BXM010", f"<Dial><{name}> has no Bandwidth equivalent; left out", noun)
         else:

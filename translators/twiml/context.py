@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -15,8 +17,17 @@ from translators.diagnostics import Diagnostics
 CALLBACK_ATTRIBUTES = frozenset({
     "gatherUrl", "redirectUrl", "transferCompleteUrl", "transferAnswerUrl", "transferDisconnectUrl",
     "recordCompleteUrl", "recordingAvailableUrl", "transcriptionAvailableUrl", "conferenceEventUrl",
-    "streamEventUrl",
+    "streamEventUrl", "partialResultCallback",
 })
+
+
+# How far up a start tag may spread over lines before we stop looking for its "<".
+_MAX_TAG_LINES = 50
+
+
+@lru_cache(maxsize=256)
+def _start_tag(name: str) -> re.Pattern[str]:
+    return re.compile(r"<(?:[\w.-]+:)?" + re.escape(name) + r"(?=[\s/>]|$)")
 
 
 @dataclass
@@ -24,23 +35,56 @@ class TwimlContext:
     document_url: str | None
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     callback_urls: list[tuple[str, str, int | None]] = field(default_factory=list)
+    source: str | bytes | None = None  # the source document, to place multi-line start tags
+    encoding: str | None = None  # how the parser decoded ``source`` when it is bytes
+    _lines: list[str] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def source_lines(self) -> list[str]:
+        """The source as text lines, decoded on first use."""
+        if self._lines is None:
+            self._lines = _decode(self.source, self.encoding).split("\n")
+        return self._lines
+
+    def line(self, node: etree._Element | None) -> int | None:
+        """The line where ``node``'s start tag begins.
+
+        libxml2 reports the line where a start tag *ends*, so a ``<Gather`` whose attributes
+        run over several lines would be reported at its last attribute.  Attribute values
+        cannot contain ``<``, so the start tag begins on the nearest line above (or at) that
+        one holding ``<name``.
+        """
+        end = line_of(node)
+        if node is None or end is None or self.source is None:
+            return end
+        lines = self.source_lines
+        if end > len(lines):
+            return end
+        name = local_name(node)
+        if "<" + name in lines[end - 1]:  # the common case: the start tag is on one line
+            return end
+        pattern = _start_tag(name)
+        for number in range(end - 1, max(end - _MAX_TAG_LINES, 0), -1):
+            if pattern.search(lines[number - 1]):
+                return number
+        return end
 
     def add(self, code: str, message: str, node: etree._Element | None = None, *,
             field_name: str | None = None, line: int | None = None) -> None:
-        self.diagnostics.add(code, message, line if node is None else line_of(node), field=field_name)
+        self.diagnostics.add(code, message, line if node is None else self.line(node), field=field_name)
 
     def attributes(self, rows: tuple[AttributeRule, ...], node: etree._Element, *,
                    attributes: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                    conditions: frozenset[str] = frozenset(), extra_known: tuple[str, ...] = ()) -> RuleResult:
         """Apply a mapping table to ``node``'s attributes (or prepared ``attributes``); note callback URLs."""
-        rule_ctx = RuleContext(self.diagnostics, local_name(node), line_of(node),
+        rule_ctx = RuleContext(self.diagnostics, local_name(node), self.line(node),
                                values={"document_url": self.document_url, **(values or {})},
                                conditions=conditions)
         source = dict(node.attrib) if attributes is None else dict(attributes)
         result = apply_rules(rows, source, rule_ctx, extra_known=extra_known)
         for name, value in result.attributes.items():
             if name in CALLBACK_ATTRIBUTES:
-                self.callback_urls.append((name, value, line_of(node)))
+                self.callback_urls.append((name, value, self.line(node)))
         return result
 
 
@@ -63,3 +107,14 @@ def stray_text(node: etree._Element) -> str:
     """Non-blank text directly inside ``node`` (its own text and its children's tails)."""
     parts = [node.text or ""] + [child.tail or "" for child in node]
     return " ".join(" ".join(parts).split())
+
+
+def _decode(source: str | bytes | None, encoding: str | None) -> str:
+    if source is None:
+        return ""
+    if isinstance(source, str):
+        return source.lstrip("\ufeff")
+    try:
+        return bytes(source).decode(encoding or "utf-8", errors="replace").lstrip("\ufeff")
+    except LookupError:
+        return ""

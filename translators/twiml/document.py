@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from lxml import etree
@@ -13,7 +14,7 @@ from translators.safe_xml import parse_untrusted
 from translators.translation import Translation
 from translators.twiml import calls, gather, speech, streams
 from translators.twiml.context import TwimlContext, local_name, stray_text
-from translators.twiml.tables import VERB_ROWS
+from translators.twiml.tables import TEXT_VERBS, VERB_ROWS
 
 Handler = Callable[[etree._Element, TwimlContext], list[etree._Element]]
 
@@ -45,20 +46,35 @@ def _verb(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
     name = local_name(node)
     handler = HANDLERS.get(name)
     if handler is not None:
+        if name not in TEXT_VERBS and stray_text(node):
+            ctx.add("BXM006", f"text directly inside <{name}> is ignored: {stray_text(node)[:40]!r}", node)
         return handler(node, ctx)
     row = VERB_ROWS.get(name)
-    if row is not None:
+    if row is not None and row.noun_of:
+        ctx.add("BXM009", f"<{name}> is a noun of <{row.noun_of}>, not a verb; left out", node)
+    elif row is not None:
         ctx.add("BXM010", f"<{name}> has no Bandwidth equivalent ({row.note}); left out", node)
     else:
         ctx.add("BXM009", f"<{name}> is not a TwiML voice verb; left out", node)
     return []
 
 
+def _column(lines: list[str], line: int | None) -> int | None:
+    """1-based column (in characters) of the first start tag on ``line``."""
+    if line is None or line > len(lines):
+        return None
+    found = re.search(r"<(?![?!])", lines[line - 1])
+    return found.start() + 1 if found else None
+
+
 def translate(source: str | bytes, document_url: str | None) -> Translation:
     root = parse_untrusted(source)
-    ctx = TwimlContext(document_url=document_url)
+    ctx = TwimlContext(document_url=document_url, source=source,
+                       encoding=root.getroottree().docinfo.encoding)
     if local_name(root) != "Response" or root.tag != "Response":
-        ctx.add("BXM002", f"the root element is <{root.tag}>, not <Response>", root)
+        line = ctx.line(root)
+        ctx.diagnostics.add("BXM002", f"the root element is <{root.tag}>, not <Response>", line,
+                            column=_column(ctx.source_lines, line))
         raise TranslationError(ctx.diagnostics.items)
     for attribute in root.attrib:
         ctx.add("BXM012", f"<Response> has no attribute {attribute!r}; dropped", root, field_name=attribute)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from translators.attribute_rules import Boolean
+from translators.attribute_rules import Boolean, Status
 from translators.bxml_writer import element
 from translators.twiml import speech, tables
 from translators.twiml.context import TwimlContext, element_children, local_name
@@ -71,25 +71,44 @@ def _prompts(node: etree._Element, ctx: TwimlContext) -> list[speech.Prompt]:
 
 
 def _allocate(prompts: list[speech.Prompt], ctx: TwimlContext, gather: etree._Element) -> list[etree._Element]:
-    """Expand loops within the 20-verb limit: endless loops share what finite ones leave."""
+    """Expand loops within the 20-verb limit: endless loops share what finite ones leave.
+
+    Copies past the limit are counted, never built (``loop="1000000000"`` costs nothing).
+    """
     fixed = sum(len(p.elements) * p.copies for p in prompts if p.copies is not None)
     endless = [p for p in prompts if p.copies is None]
     spare = max(MAX_NESTED - fixed, 0)
     nested: list[etree._Element] = []
+    total = 0
     for prompt in prompts:
-        if prompt.copies is None:
-            share = max(spare // (len(endless) * len(prompt.elements)), 1)
+        copies = prompt.copies
+        if copies is None:
+            copies = max(spare // (len(endless) * len(prompt.elements)), 1)
             ctx.add("BXM202", f'<{local_name(prompt.node)} loop="0"> inside <Gather> plays until a key press on '
-                    f"Twilio; repeated {share} times to fit BXML's {MAX_NESTED}-verb limit", prompt.node,
+                    f"Twilio; repeated {copies} times to fit BXML's {MAX_NESTED}-verb limit", prompt.node,
                     field_name="loop")
-            nested.extend(prompt.expand(share))
-        else:
-            nested.extend(prompt.expand(prompt.copies))
-    if len(nested) > MAX_NESTED:
-        ctx.add("BXM104", f"<Gather> prompt has {len(nested)} verbs after loop expansion; BXML allows "
+        total += len(prompt.elements) * copies
+        room = MAX_NESTED + 1 - len(nested)  # one past the limit is enough to know it was passed
+        if room > 0:
+            nested.extend(prompt.expand(min(copies, -(-room // len(prompt.elements)))))
+    if total > MAX_NESTED:
+        ctx.add("BXM104", f"<Gather> prompt has {total} verbs after loop expansion; BXML allows "
                 f"{MAX_NESTED}, so the prompt stops after the {MAX_NESTED}th", gather)
-        nested = nested[:MAX_NESTED]
-    return nested
+    return nested[:MAX_NESTED]
+
+
+def _report_no_effect(node: etree._Element, ctx: TwimlContext, before: int) -> None:
+    """Name every stated attribute BXML lacks that the table run left unreported (BXM110).
+
+    The engine stays silent when a stated value is what Bandwidth does anyway
+    (``enhanced="false"``, ``bargeIn="true"``); the issue wants each one named.
+    """
+    reported = {d.field for d in ctx.diagnostics.items[before:]}
+    for row in tables.GATHER:
+        raw = node.get(row.source)
+        if row.status is Status.UNSUPPORTED and raw is not None and row.source not in reported:
+            ctx.add("BXM110", f'<Gather {row.source}="{raw}"> has no BXML attribute; dropped without effect '
+                    f"({row.note})", node, field_name=row.source)
 
 
 def gather(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
@@ -97,7 +116,9 @@ def gather(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
     speech_input = "speech" in conditions
     attributes = dict(node.attrib)
     _prepare_speech(node, attributes, ctx, speech_input)
+    before = len(ctx.diagnostics.items)
     result = ctx.attributes(tables.GATHER, node, attributes=attributes, conditions=conditions)
+    _report_no_effect(node, ctx, before)
     out = dict(result.attributes)
     if speech_input:
         speech_attributes = sorted(set(out) & {r.source for r in tables.GATHER if r.requires == "speech"})
@@ -107,9 +128,9 @@ def gather(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
     if "gatherUrl" not in out:
         ctx.add("BXM101", "<Gather> has no action and no document URL is known: Twilio would post the digits "
                 "to this document, BXML without gatherUrl discards them", node, field_name="action")
-    has_following = node.getnext() is not None and any(
-        isinstance(sibling.tag, str) for sibling in node.itersiblings())
-    if "gatherUrl" in out and not _action_on_empty_result(node, ctx):
+    has_following = any(isinstance(sibling.tag, str) for sibling in node.itersiblings())
+    action_on_empty_result = _action_on_empty_result(node, ctx)  # validated even when it cannot matter
+    if "gatherUrl" in out and not action_on_empty_result:
         if has_following:
             ctx.add("BXM102", "on no input Twilio skips the action and runs the verbs after <Gather>; Bandwidth "
                     "posts empty digits to gatherUrl instead and never runs them", node,

@@ -19,6 +19,7 @@ BXML_SSML = frozenset({"break", "emphasis", "lang", "p", "phoneme", "prosody", "
 MAX_BREAK_SECONDS = 10  # one SSML <break> lasts at most 10 s
 LOOP_CAP = 100  # copies of one verb outside <Gather> (keeps documents under 64 KB)
 INFINITE_LOOP_COPIES = 20  # copies for loop="0" outside <Gather>
+MAX_SEND_DTMF = 50  # characters in one BXML <SendDtmf>; longer digit strings are split
 
 
 @dataclass
@@ -69,6 +70,22 @@ def _ssml_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+_XML_NS = "{http://www.w3.org/XML/1998/namespace}"
+
+
+def _ssml_attributes(node: etree._Element, name: str, ctx: TwimlContext) -> dict[str, str]:
+    """A kept SSML tag's attributes; vendor ones (``amazon:max-duration``) have no BXML meaning."""
+    kept: dict[str, str] = {}
+    for attribute, value in node.attrib.items():
+        if attribute.startswith("{") and not attribute.startswith(_XML_NS):
+            shown = _ssml_name(attribute)
+            ctx.add("BXM013", f'<{name} {shown}="{value}"> in <Say>: Bandwidth\'s SSML has no such attribute; '
+                    "dropped", node, field_name=shown)
+        else:
+            kept[attribute] = value
+    return kept
+
+
 def _copy_ssml(source: etree._Element, target: etree._Element, ctx: TwimlContext) -> None:
     """Copy ``source``'s content into ``target``: supported SSML kept, the rest unwrapped."""
     _append_text(target, source.text)
@@ -78,7 +95,7 @@ def _copy_ssml(source: etree._Element, target: etree._Element, ctx: TwimlContext
             continue
         name = _ssml_name(child.tag)
         if name in BXML_SSML and not child.tag.startswith("{"):
-            copied = etree.SubElement(target, name, dict(child.attrib))
+            copied = etree.SubElement(target, name, _ssml_attributes(child, name, ctx))
             _copy_ssml(child, copied, ctx)
         else:
             ctx.add("BXM204", f"<{name}> in <Say> is not SSML that Bandwidth supports; its words are kept "
@@ -108,8 +125,9 @@ def say(node: etree._Element, ctx: TwimlContext) -> list[Prompt]:
     choice = choose_voice(node.get("voice"), node.get("language"))
     attributes: dict[str, str] = {}
     if choice.unknown:
+        speaker = f"speaker for locale {choice.locale}" if choice.locale else "speaker (female, en_US)"
         ctx.add("BXM206", f'<Say> voice="{node.get("voice")}" is not a Twilio voice; Bandwidth\'s default '
-                "speaker is used", node, field_name="voice")
+                f"{speaker} is used", node, field_name="voice")
     if choice.approximated:
         ctx.add("BXM205", choice.approximated, node, field_name="voice")
     if choice.unsupported_language:
@@ -148,8 +166,10 @@ def play(node: etree._Element, ctx: TwimlContext, *, in_gather: bool) -> list[Pr
             except ValueError as exc:
                 ctx.add("BXM016", f'<Play digits="{digits}"> is invalid ({exc}); left out', node, field_name="digits")
             else:
-                if value:
-                    prompts.append(Prompt([element("SendDtmf", text=value)], copies, node))
+                tones = [element("SendDtmf", text=value[i:i + MAX_SEND_DTMF])
+                         for i in range(0, len(value), MAX_SEND_DTMF)]
+                if tones:
+                    prompts.append(Prompt(tones, copies, node))
     url = (node.text or "").strip()
     if url:
         prompts.append(Prompt([element("PlayAudio", text=url)], copies, node))

@@ -30,6 +30,10 @@ def _stream(noun: etree._Element, ctx: TwimlContext) -> etree._Element | None:
         unknown = set(param.attrib) - {"name", "value"}
         for name in sorted(unknown):
             ctx.add("BXM012", f"<Parameter> has no attribute {name!r}; dropped", param, field_name=name)
+        if not param.get("name"):
+            ctx.add("BXM016", "<Parameter> has no name: BXML <StreamParam> needs one; left out", param,
+                    field_name="name")
+            continue
         stream.append(element("StreamParam", {"name": param.get("name", ""), "value": param.get("value", "")}))
     return stream
 
@@ -49,6 +53,7 @@ def start(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
 
 
 def stop(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
+    ctx.attributes(tables.STOP, node)
     out: list[etree._Element] = []
     for noun in element_children(node):
         name = local_name(noun)

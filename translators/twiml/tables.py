@@ -93,9 +93,11 @@ PAUSE = validate_table((
 REDIRECT = validate_table((
     AttributeRule("method", ("redirectMethod",), Method(), "POST", "POST"),
 ))
+REJECT_REASON = Choice({"rejected": "rejected", "busy": "busy"})
 REJECT = validate_table((
-    AttributeRule("reason", (), Choice({"rejected": "rejected", "busy": "busy"}), "rejected", None, status=U,
-                  note="`<Hangup>` on an unanswered call rejects it without a tone choice"),
+    AttributeRule("reason", (), REJECT_REASON, "rejected", None, status=U, custom=True,
+                  note="`<Hangup>` on an unanswered call rejects it without a tone choice; the reason is named "
+                       "in the BXM011 diagnostic every `<Reject>` gets"),
 ))
 HANGUP: tuple[AttributeRule, ...] = ()
 
@@ -126,6 +128,16 @@ DIAL = validate_table((
     AttributeRule("events", (), Text(), status=U, note="no BXML equivalent"),
     AttributeRule("callReason", (), Text(), status=U, note="no BXML equivalent"),
 ))
+# <Dial> around a <Conference> noun: the transfer attributes have nothing to apply to.
+_DIAL_CONFERENCE_NOTES = {
+    "action": "BXML has no event when a member's conference ends; the call continues with the next verb",
+    "method": "it is the method of `action`, which BXML cannot express with `<Conference>`",
+    "timeout": "nothing rings when the caller joins a conference",
+    "callerId": "nothing is dialled when the caller joins a conference",
+}
+DIAL_CONFERENCE = validate_table(tuple(
+    AttributeRule(row.source, (), row.kind, status=U, note=_DIAL_CONFERENCE_NOTES[row.source])
+    if row.source in _DIAL_CONFERENCE_NOTES else row for row in DIAL))
 _LEG_COMMON = (
     AttributeRule("url", ("transferAnswerUrl",), Url(),
                   note="whisper: BXML from this URL plays to the called party before bridging"),
@@ -197,7 +209,7 @@ RECORD = validate_table((
     AttributeRule("recordingStatusCallbackEvent", (), Text(), status=U,
                   note="Bandwidth reports only the available recording"),
     AttributeRule("playBeep", (), Boolean(), "true", "false", status=U, note="BXML `<Record>` plays no beep"),
-    AttributeRule("trim", (), Text(), status=U,
+    AttributeRule("trim", (), Text(), "trim-silence", "do-not-trim", status=U,
                   note="Bandwidth does not trim silence from recordings (Twilio trims by default)"),
 ))
 STREAM = validate_table((
@@ -211,6 +223,7 @@ STREAM = validate_table((
 STOP_STREAM = validate_table((
     AttributeRule("name", ("name",), Text()),
 ))
+STOP: tuple[AttributeRule, ...] = ()  # <Stop> itself has no attributes
 START = validate_table((
     AttributeRule("action", (), Url(), status=U, note="no BXML equivalent"),
     AttributeRule("method", (), Method(), status=U, note="no BXML equivalent"),
@@ -226,6 +239,7 @@ class VerbRow:
     status: Status
     attributes: tuple[AttributeRule, ...] = ()
     note: str = ""
+    noun_of: str = ""  # a noun (Number, Stream ...): the verb it belongs in; on its own it is not a verb
 
 
 VERBS: tuple[VerbRow, ...] = (
@@ -238,15 +252,17 @@ VERBS: tuple[VerbRow, ...] = (
     VerbRow("Hangup", "Hangup", S, HANGUP),
     VerbRow("Reject", "Hangup", P, REJECT, "no busy / not-in-service tone choice (BXM011)"),
     VerbRow("Dial", "Transfer", P, DIAL, "up to 8 targets; `<Conference>` becomes its own verb"),
-    VerbRow("Number", "PhoneNumber", S, NUMBER),
-    VerbRow("Sip", "SipUri", S, SIP),
-    VerbRow("Conference", "Conference", P, CONFERENCE, "names are limited to letters, digits, `-_.` (BXM304)"),
-    VerbRow("Client", "—", U, (), "no Twilio Client legs on Bandwidth"),
-    VerbRow("Queue", "—", U, (), "no queues in BXML"),
+    VerbRow("Number", "PhoneNumber", S, NUMBER, noun_of="Dial"),
+    VerbRow("Sip", "SipUri", S, SIP, noun_of="Dial"),
+    VerbRow("Conference", "Conference", P, CONFERENCE, "names are limited to letters, digits, `-_.` (BXM304)",
+            noun_of="Dial"),
+    VerbRow("Client", "—", U, (), "no Twilio Client legs on Bandwidth", noun_of="Dial"),
+    VerbRow("Queue", "—", U, (), "no queues in BXML", noun_of="Dial"),
     VerbRow("Record", "Record", P, RECORD, "no beep; action parameters differ"),
     VerbRow("Start", "StartStream", P, START, "only `<Stream>` (not Siprec, Transcription, Recording)"),
-    VerbRow("Stop", "StopStream", P, (), "only `<Stream name>`"),
-    VerbRow("Stream", "StartStream / StopStream", S, STREAM, "`<Parameter>` -> `<StreamParam>`"),
+    VerbRow("Stop", "StopStream", P, STOP, "only `<Stream name>`"),
+    VerbRow("Stream", "StartStream / StopStream", S, STREAM, "`<Parameter>` -> `<StreamParam>`",
+            noun_of="Start"),
     VerbRow("Connect", "—", U, (), "`<StartStream>` does not block the call like `<Connect><Stream>`"),
     VerbRow("Enqueue", "—", U, (), "no queues in BXML"),
     VerbRow("Leave", "—", U, (), "no queues in BXML"),
@@ -255,6 +271,10 @@ VERBS: tuple[VerbRow, ...] = (
     VerbRow("Refer", "—", U, (), "no SIP REFER in BXML"),
 )
 VERB_ROWS: dict[str, VerbRow] = {row.twiml: row for row in VERBS}
+
+# Verbs whose text content means something (words, a URL, a number, a queue name); text directly
+# inside any other verb is stray (BXM006).
+TEXT_VERBS = frozenset({"Say", "Play", "Redirect", "Dial", "Enqueue", "Sms"})
 
 # Nested element names that are not verbs of their own.
 NOUN_CHILDREN = frozenset({"Parameter", "Identity", "Task", "Prompt", "Siprec", "Transcription", "Recording",

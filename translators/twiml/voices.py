@@ -115,6 +115,14 @@ class VoiceChoice:
     unsupported_language: str | None = None  # BXM207: the language that has no locale
 
 
+def _unknown_voice(language: str | None) -> VoiceChoice:
+    """An unknown voice: nothing to derive from it, but a stated ``language`` still gives the locale."""
+    if language is None:
+        return VoiceChoice(unknown=True)
+    locale = bandwidth_locale(language)
+    return VoiceChoice(locale=locale, unknown=True, unsupported_language=None if locale else language)
+
+
 def choose_voice(voice: str | None, language: str | None) -> VoiceChoice:
     """Map a Twilio ``voice``/``language`` pair (either may be absent) to Bandwidth attributes."""
     name = (voice or TWILIO_DEFAULT_VOICE).strip()
@@ -129,7 +137,7 @@ def choose_voice(voice: str | None, language: str | None) -> VoiceChoice:
     if name.startswith("Polly."):
         base, _, engine = name[len("Polly."):].partition("-")
         if engine and engine not in ("Neural", "Generative"):
-            return VoiceChoice(unknown=True)
+            return _unknown_voice(lang)
         mapped = POLLY_TO_BANDWIDTH.get(base) or (POLLY_NEURAL_TO_BANDWIDTH.get(base) if engine else None)
         if mapped:
             note = None
@@ -143,7 +151,7 @@ def choose_voice(voice: str | None, language: str | None) -> VoiceChoice:
                        f"{locale or 'default-locale'} voice")
             return VoiceChoice(gender=gender, locale=locale, approximated=message,
                                unsupported_language=None if locale else poly_lang)
-        return VoiceChoice(unknown=True)
+        return _unknown_voice(lang)
 
     if name.startswith("Google."):
         parts = name[len("Google."):].split("-")
@@ -154,6 +162,6 @@ def choose_voice(voice: str | None, language: str | None) -> VoiceChoice:
                        "(the Google voice's gender is not derivable from its name)")
             return VoiceChoice(locale=locale, approximated=message,
                                unsupported_language=None if locale else google_lang)
-        return VoiceChoice(unknown=True)
+        return _unknown_voice(lang)
 
-    return VoiceChoice(unknown=True)
+    return _unknown_voice(lang)
