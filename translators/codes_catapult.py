@@ -81,4 +81,25 @@ RULES: tuple[Rule, ...] = (
          "Nothing.",
          "Send a JSON object body (`Content-Type: application/json`).",
          '{"maxDigits": 5,'),
+    Rule("BXM412", "v1-audio-fields-in-file-url", I,
+         "A v1 audio request whose fields came inside `fileUrl` (the v1 Python client's "
+         "`speak_sentence_to_call` / `play_audio_file_to_call` send them that way).",
+         "Catapult accepted it; the fields are read from the nested object, so the call behaves the same.",
+         "The audio as if the fields had been at the top level.",
+         "Nothing; upgrade the client when convenient.",
+         '{"fileUrl": {"sentence": "Hello", "voice": "susan"}}'),
+    Rule("BXM413", "v1-audio-loop-repeated", I,
+         "A v1 audio request with `loopEnabled` true.",
+         "v1 repeated the audio until the app stopped it; BXML has no endless repeat, so it is repeated 20 times "
+         "(the app can still stop it earlier with an empty sentence or fileUrl).",
+         "The verb repeated 20 times, then the call goes back to waiting.",
+         "Nothing, unless the loop must last longer than 20 rounds.",
+         '{"fileUrl": "https://example.com/hold.mp3", "loopEnabled": true}'),
+    Rule("BXM414", "v1-audio-no-events", I,
+         "A v1 audio request that plays something.",
+         "v1 sent `speak` / `playback` events (status started and done, with the request's `tag`); Bandwidth v2 "
+         "has no such webhooks, so the app receives none.",
+         "The audio, without events.",
+         "Do not wait for `speak`/`playback` done events; continue from the app's own logic.",
+         '{"sentence": "Hello", "tag": "greeting"}'),
 )

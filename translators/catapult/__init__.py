@@ -5,6 +5,7 @@
 that bring back v1's per-key ``dtmf`` events.  The mapping is data (``tables``).
 """
 
+from translators.catapult.audio import AUDIO_REQUEST, catapult_audio_to_bxml
 from translators.catapult.dtmf_listener import catapult_dtmf_listener, stop_dtmf_listener
 from translators.catapult.gather import catapult_gather_to_bxml
 from translators.catapult.gather_context import GatherContext, InvalidGatherContext, mint_gather_id
@@ -12,11 +13,13 @@ from translators.catapult.invalid_request import InvalidRequest
 from translators.catapult.tables import GATHER_REQUEST, PROMPT, documentation_table
 
 __all__ = [
+    "AUDIO_REQUEST",
     "GATHER_REQUEST",
     "PROMPT",
     "GatherContext",
     "InvalidGatherContext",
     "InvalidRequest",
+    "catapult_audio_to_bxml",
     "catapult_dtmf_listener",
     "catapult_gather_to_bxml",
     "documentation_table",

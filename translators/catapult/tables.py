@@ -104,4 +104,12 @@ def documentation_table() -> str:
 
     return ("#### v1 gather request → `<Gather>`\n\n" + attribute_table(GATHER_REQUEST, "v1", "BXML")
             + "\n\n#### v1 `prompt` → nested `<SpeakSentence>` / `<PlayAudio>`\n\n"
-            + attribute_table(PROMPT, "v1 prompt", "SpeakSentence"))
+            + attribute_table(PROMPT, "v1 prompt", "SpeakSentence")
+            + "\n\n#### v1 audio request (`POST .../calls/{callId}/audio`) → `<SpeakSentence>` / `<PlayAudio>`\n\n"
+            + attribute_table(_audio_rows(), "v1 audio", "SpeakSentence"))
+
+
+def _audio_rows() -> tuple[AttributeRule, ...]:
+    from translators.catapult.audio import AUDIO_REQUEST
+
+    return AUDIO_REQUEST
