@@ -182,6 +182,9 @@ class BandwidthConfig(Section):
     account_id: str | None = setting(Text(), required_for=(CATAPULT,), doc="Bandwidth account id")
     username: str | None = setting(Text(), required_for=(CATAPULT,), doc="v2 API user name")
     password: str | None = setting(Text(), secret=True, required_for=(CATAPULT,), doc="v2 API password")
+    application_id: str | None = setting(
+        Text(), doc="v2 voice application for calls the v1 app creates (POST /v1/users/{u}/calls)"
+    )
     callback_username: str | None = setting(
         Text(), doc="Basic auth user Bandwidth presents on callbacks (unset: callbacks unauthenticated)"
     )

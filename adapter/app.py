@@ -1,0 +1,66 @@
+"""The Flask application factory of the translation proxy.
+
+``create_app(config)`` builds the runtime (state store, API clients, outbox worker) and
+registers one blueprint per face: ``catapult_bandwidth`` (v2 webhooks of Catapult mode),
+``catapult_rest`` (the v1 REST API the legacy app calls) and ``ops`` (health, readiness).
+Configuration is never read at import time: ``create_app`` takes a ``Config`` or loads one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+from adapter import catapult_bandwidth, catapult_rest, ops
+from adapter.config import Config, load_config
+from adapter.runtime import Runtime, build_runtime, init_app
+from adapter.store import Store, StoreUnavailable
+from translators.callbacks import CallbackSchemaError
+
+log = logging.getLogger("bxml_migrate.adapter")
+
+
+def create_app(config: Config | None = None, *, overrides: Mapping[str, Any] | None = None,
+               store: Store | None = None, start_worker: bool = True) -> Flask:
+    """Build the proxy.  ``config`` defaults to ``load_config(overrides=overrides)`` (file-less)."""
+    if config is None:
+        config = load_config(env={}, overrides=overrides)
+    app = Flask("bxml_migrate")
+    app.config["MAX_CONTENT_LENGTH"] = config.server.max_request_bytes
+    rt = build_runtime(config, store=store, start_worker=start_worker)
+    init_app(app, rt)
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(catapult_bandwidth.bp)
+    app.register_blueprint(catapult_rest.bp)
+
+    @app.errorhandler(CallbackSchemaError)
+    def _bad_event(error: CallbackSchemaError) -> Response:
+        return _error(400, f"malformed event: {error}")
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_down(error: StoreUnavailable) -> Response:
+        log.error("state store unavailable: %s", error)
+        return _error(503, "state store unavailable")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        return _error(error.code or 500, error.description or error.name)
+
+    return app
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(json.dumps({"error": message}), status=status, content_type="application/json")
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["bxml_migrate"]
+
+
+def close_app(app: Flask) -> None:
+    """Stop the outbox worker (in-flight deliveries finish) and close connections."""
+    runtime_of(app).close()

@@ -1,0 +1,160 @@
+"""The Catapult mode's call logic, shared by its Bandwidth-facing and v1-facing blueprints.
+
+A v1 call sat idle between REST requests; a v2 call hangs up when its BXML runs out.  So a
+call is kept *parked*: ``<Pause>`` then ``<Redirect>`` back to the proxy, forever, until the
+v1 app acts.  Each v1 action (gather, audio, stop) replaces the running BXML with
+``PUT .../calls/{id}/bxml``, and every document ends by going back to the park loop.
+
+URLs Bandwidth calls are ``{public_url}/catapult/bw/{kind}/{signed reference}``; kinds are
+``park`` (redirect), ``gather`` (gather event of one v1 gather) and ``dtmf``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from lxml import etree
+
+from adapter.runtime import Runtime
+from translators.bxml_writer import element, serialize
+from translators.callbacks import V1Settings, v2_to_v1_events
+from translators.catapult import catapult_dtmf_listener
+
+log = logging.getLogger("bxml_migrate.catapult")
+
+PARK_SECONDS = 30  # a parked call redirects back to the proxy this often
+USER_AGENT = "BandwidthAPI/v1 (bxml-migrate)"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{datetime.now(UTC).microsecond // 1000:03d}Z"
+
+
+def v1_settings(rt: Runtime) -> V1Settings:
+    return V1Settings(user_id=rt.config.catapult.user_id or "u-unconfigured", api_base=rt.public_url)
+
+
+def park_verbs(rt: Runtime, call_id: str) -> list[etree._Element]:
+    url = rt.proxy_url("/catapult/bw/park", kind="park", call=call_id)
+    return [element("Pause", {"duration": str(PARK_SECONDS)}), element("Redirect", {"redirectUrl": url})]
+
+
+def document(root: str, verbs: Sequence[etree._Element]) -> str:
+    node = element(root)
+    for verb in verbs:
+        node.append(verb)
+    return serialize(node)
+
+
+def start_document(rt: Runtime, call_id: str) -> str:
+    """First BXML of a call: per-key dtmf events back on (as v1 sent them), then park."""
+    dtmf_url = rt.proxy_url("/catapult/bw/dtmf", kind="dtmf", call=call_id)
+    return document("Response", [catapult_dtmf_listener(dtmf_url), *park_verbs(rt, call_id)])
+
+
+def park_document(rt: Runtime, call_id: str, root: str = "Response") -> str:
+    return document(root, park_verbs(rt, call_id))
+
+
+def gather_url(rt: Runtime, call_id: str, gather_id: str) -> str:
+    return rt.proxy_url("/catapult/bw/gather", kind="gather", call=call_id, gather=gather_id)
+
+
+def event_target(rt: Runtime, call: Mapping[str, Any]) -> tuple[str, str, float]:
+    """Where this call's v1 events go: the call's callbackUrl (outbound) or the application's."""
+    url = call.get("callbackUrl") or rt.config.catapult.callback_url or ""
+    method = str(call.get("callbackHttpMethod") or "POST").upper()
+    timeout_ms = call.get("callbackTimeout")
+    timeout = min(float(timeout_ms) / 1000, rt.config.catapult.event_timeout) if timeout_ms else \
+        rt.config.catapult.event_timeout
+    return url, method, timeout
+
+
+def queue_events(rt: Runtime, call: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> None:
+    """Persist v1 events in the outbox (delivered after the current response is sent)."""
+    url, method, timeout = event_target(rt, call)
+    if not url:
+        log.error("call %s: no v1 callback URL configured; %d event(s) not delivered", call.get("callId"),
+                  len(events))
+        return
+    tag = call.get("tag")
+    for event in events:
+        body = dict(event)
+        if tag is not None and body.get("eventType") in ("answer", "hangup", "timeout") and "tag" not in body:
+            body["tag"] = tag  # a v1 call's tag rides on its call events
+        payload: dict[str, Any] = {"url": url, "method": method, "timeout": timeout,
+                                   "headers": {"User-Agent": USER_AGENT}}
+        if method == "GET":
+            flat = {k: (v if isinstance(v, str) else _json_text(v)) for k, v in body.items() if v is not None}
+            payload["url"] = url + ("&" if "?" in url else "?") + urlencode(flat)
+        else:
+            payload["json"] = body
+            payload["headers"]["Content-Type"] = "application/json; charset=utf-8"
+        rt.store.enqueue(str(call["callId"]), payload)
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"))
+
+
+def v1_events(rt: Runtime, event: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> list[dict]:
+    rewrite = v2_to_v1_events(event, v1_settings(rt), context)
+    for diagnostic in rewrite.diagnostics:
+        log.info("call %s: %s", event.get("callId"), diagnostic.format("v2 " + str(event.get("eventType"))))
+    return rewrite.events
+
+
+def new_call_record(event: Mapping[str, Any], *, direction: str, state: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "callId": event["callId"],
+        "direction": direction,
+        "from": event.get("from"),
+        "to": event.get("to"),
+        "state": state,
+        "startTime": event.get("startTime") or event.get("eventTime"),
+        "activeTime": event.get("answerTime"),
+        "endTime": None,
+        "v2": {k: event[k] for k in ("accountId", "applicationId", "callUrl") if k in event},
+        **extra,
+    }
+
+
+def v1_call_view(rt: Runtime, call: Mapping[str, Any]) -> dict[str, Any]:
+    """``GET /v1/users/{u}/calls/{id}`` (catapult-v1.md §3.2), from what the proxy knows."""
+    call_id = str(call["callId"])
+    view = {
+        "id": call_id,
+        "direction": call.get("direction"),
+        "from": call.get("from"),
+        "to": call.get("to"),
+        "state": call.get("state"),
+        "startTime": call.get("startTime"),
+        "activeTime": call.get("activeTime"),
+        "endTime": call.get("endTime"),
+        "callbackUrl": event_target(rt, call)[0] or None,
+        "callbackHttpMethod": event_target(rt, call)[1],
+        "events": v1_settings(rt).call_uri(call_id) + "/events",
+        "tag": call.get("tag"),
+    }
+    return {k: v for k, v in view.items() if v is not None}
+
+
+def file_outbound_record(rt: Runtime, call_id: str, record: Mapping[str, Any], *, wait: float = 2.0) -> None:
+    """File the record of a call the v1 app created under its v2 call id, exactly once.
+
+    The create-call response and the call's first webhook race to do it; a store marker picks
+    the one that writes, the other waits (briefly) until the record is there.
+    """
+    if rt.store.add_marker(f"filed:{call_id}", rt.config.state.idle_ttl):
+        rt.store.put_call(call_id, {**record, "callId": call_id})
+        return
+    deadline = time.monotonic() + wait
+    while rt.store.get_call(call_id) is None and time.monotonic() < deadline:
+        time.sleep(0.01)

@@ -1,0 +1,159 @@
+"""Delivers queued events to legacy apps: in order per call, at least once, with retries.
+
+Events are written to the store's outbox *before* the proxy answers Bandwidth (so a crash
+loses none) and delivered by this worker afterwards (so a legacy app may call the proxy's
+REST API from inside its event handler).  One worker runs per proxy process; several
+processes share the outbox safely because a claim is a lease in the store.
+
+An item's payload says what to send: ``{"url", "method", "json" | "form", "headers",
+"timeout"}``.  A 2xx answer acks it; anything else (or no answer) is retried with
+exponential backoff (0.5 s doubling, at most 60 s) up to ``max_attempts``, after which it
+is logged as undeliverable and dropped so the call's later events are not held forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from adapter.egress import EgressDenied, GuardedClient, ResponseTooLarge
+from adapter.store import Store, StoreError
+from adapter.store.base import OutboxItem
+
+log = logging.getLogger("bxml_migrate.outbox")
+
+BACKOFF_START = 0.5
+BACKOFF_MAX = 60.0
+
+
+def backoff(attempts: int) -> float:
+    return min(BACKOFF_START * (2 ** attempts), BACKOFF_MAX)
+
+
+class OutboxWorker:
+    def __init__(self, store: Store, http: GuardedClient, *, poll: float = 0.2, lease: float = 30.0,
+                 max_attempts: int = 10, threads: int = 8,
+                 on_result: Callable[[OutboxItem, str], None] | None = None) -> None:
+        self.store = store
+        self.http = http
+        self.poll = poll
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.on_result = on_result
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="outbox")
+        self._busy: set[str] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="outbox-dispatch", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking new items; deliveries in flight finish (their items stay consistent)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def kick(self) -> None:
+        """Look at the outbox now (called after a response that enqueued events is sent)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for call_id in self.store.due_calls(limit=64):
+                    self._dispatch(call_id)
+            except StoreError as exc:
+                log.warning("outbox: state store unavailable: %s", exc)
+            self._wake.wait(self.poll)
+            self._wake.clear()
+
+    def _dispatch(self, call_id: str) -> None:
+        with self._lock:
+            if call_id in self._busy or self._stop.is_set():
+                return
+            self._busy.add(call_id)
+        try:
+            self._pool.submit(self._drain, call_id)
+        except RuntimeError:  # pool shut down
+            with self._lock:
+                self._busy.discard(call_id)
+
+    def _drain(self, call_id: str) -> None:
+        """Deliver the call's due items one after the other, in order."""
+        try:
+            while not self._stop.is_set():
+                item = self.store.claim(call_id, lease=self.lease)
+                if item is None:
+                    return
+                if not self._deliver(item):
+                    return  # retried later; later items of this call wait behind it
+        except StoreError as exc:
+            log.warning("outbox: state store unavailable for call %s: %s", call_id, exc)
+        finally:
+            with self._lock:
+                self._busy.discard(call_id)
+            self._wake.set()
+
+    def _deliver(self, item: OutboxItem) -> bool:
+        payload: dict[str, Any] = item.payload
+        outcome = "delivered"
+        try:
+            reply = self.http.request(payload.get("method", "POST"), payload["url"],
+                                      timeout=payload.get("timeout"), headers=payload.get("headers") or {},
+                                      json=payload.get("json"), data=payload.get("form"))
+            ok = 200 <= reply.status < 300
+            if not ok:
+                outcome = f"status {reply.status}"
+        except (requests.RequestException, EgressDenied, ResponseTooLarge) as exc:
+            ok, outcome = False, f"{exc.__class__.__name__}: {exc}"
+        if ok:
+            self.store.ack(item)
+            self._report(item, "delivered")
+            return True
+        if item.attempts + 1 >= self.max_attempts:
+            log.error("outbox: giving up on %s event for call %s after %d attempts (%s)",
+                      _kind(payload), item.call_id, item.attempts + 1, outcome)
+            self.store.ack(item)
+            self._report(item, "dropped")
+            return True
+        delay = backoff(item.attempts)
+        log.warning("outbox: %s event for call %s not delivered (%s); retry in %.1f s",
+                    _kind(payload), item.call_id, outcome, delay)
+        self.store.nack(item, retry_after=delay)
+        self._report(item, "retry")
+        return False
+
+    def _report(self, item: OutboxItem, outcome: str) -> None:
+        if self.on_result is not None:
+            self.on_result(item, outcome)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Until nothing is due or in flight (tests and graceful shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                busy = bool(self._busy)
+            if not busy and not self.store.due_calls(limit=1):
+                return True
+            time.sleep(0.02)
+        return False
+
+
+def _kind(payload: dict[str, Any]) -> str:
+    body = payload.get("json")
+    if isinstance(body, dict) and "eventType" in body:
+        return str(body["eventType"])
+    return str(payload.get("kind", "an"))

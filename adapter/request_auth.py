@@ -1,0 +1,39 @@
+"""Guards on requests from Bandwidth: Basic auth with the challenge flow, and event bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, request
+
+from adapter.basic_auth import challenge_headers, credentials_match
+from adapter.config import Config
+
+
+def bandwidth_callback_auth(config: Config) -> Response | None:
+    """None when the request may pass; else the 401 with ``WWW-Authenticate`` Bandwidth retries on."""
+    username = config.bandwidth.callback_username
+    if not username:
+        return None
+    if credentials_match(request.headers.get("Authorization"), username, config.bandwidth.callback_password or ""):
+        return None
+    return Response("authentication required\n", status=401, headers=challenge_headers(),
+                    content_type="text/plain")
+
+
+def json_event(*, expect_call: str | None = None, expect_type: str | None = None) -> dict[str, Any]:
+    """The v2 event of this request (JSON body, or query parameters for GET); 400 when malformed."""
+    if request.method == "GET":
+        event: Any = request.args.to_dict()
+    else:
+        if not request.is_json:
+            abort(415)
+        event = request.get_json(silent=True)
+    if not isinstance(event, dict) or not isinstance(event.get("eventType"), str) or not isinstance(
+            event.get("callId"), str) or not event["callId"]:
+        abort(400, "expected a Bandwidth v2 event with eventType and callId")
+    if expect_type is not None and event["eventType"] != expect_type:
+        abort(400, f"expected a {expect_type} event, got {event['eventType']}")
+    if expect_call is not None and event["callId"] != expect_call:
+        abort(403, "the event is for another call than this URL")
+    return event

@@ -1,0 +1,67 @@
+"""``bxml-migrate serve``: run the translation proxy (``adapter``) under gunicorn.
+
+    bxml-migrate serve [--config FILE] [--host H] [--port P] [--workers N] [--threads N] [--dev]
+
+Configuration problems are printed one per line and exit 2 before anything listens.
+``--dev`` runs Flask's development server instead of gunicorn (one process, reloader off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any
+
+DEFAULT_PORT = 8080
+
+
+def default_workers() -> int:
+    return max(2, min(os.cpu_count() or 1, 8))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="run the translation proxy (Bandwidth v2 <-> legacy apps)",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", metavar="FILE", help="TOML configuration (env BXML_MIGRATE_* overrides it)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn worker processes (default: CPUs, 2-8)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    parser.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
+    parser.set_defaults(func=run)
+
+
+def _load(path: str | None) -> Any:
+    from adapter.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"bxml-migrate serve: {problem}", file=sys.stderr)
+        return None
+    except OSError as exc:
+        print(f"bxml-migrate serve: {path}: {exc.strerror}", file=sys.stderr)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for line in config.describe():
+        print(f"bxml-migrate serve: {line}", file=sys.stderr)
+    if args.dev:
+        from adapter.app import create_app
+
+        app = create_app(config)
+        app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+        return 0
+    from bxml_migrate.gunicorn_app import ProxyApplication
+
+    workers = args.workers or default_workers()
+    ProxyApplication(config, bind=f"{args.host}:{args.port}", workers=workers, threads=args.threads).run()
+    return 0
