@@ -337,3 +337,41 @@ def test_ops_endpoints(proxy):
     assert requests.get(proxy.url + "/healthz", timeout=5).json() == {"status": "ok"}
     ready = requests.get(proxy.url + "/readyz", timeout=5)
     assert ready.status_code == 200 and ready.json()["modes"] == ["catapult"]
+
+
+def test_v1_answer_request_is_a_no_op_on_an_auto_answered_call(sim, proxy, v1app):
+    client = V1Client(proxy.url)
+    call = inbound(sim, proxy)
+    wait_until(lambda: v1app.of_type("answer"))
+    answer = client.post(f"/calls/{call.call_id}", {"state": "active", "recordingEnabled": None})
+    assert answer.status_code == 200 and answer.text == ""
+    assert not sim.rest_requests("updateCall")  # nothing was sent to Bandwidth
+    transfer = client.post(f"/calls/{call.call_id}", {"state": "transferring", "transferTo": "+15550001111"})
+    assert transfer.status_code == 400 and "transferTo" in transfer.json()["message"]
+    call.hangup()
+
+
+@pytest.mark.parametrize("ghost", ["unknown-to-bandwidth", "ended-at-bandwidth"])
+def test_bandwidth_404_and_409_map_to_v1_errors(sim, proxy, v1app, ghost):
+    client = V1Client(proxy.url)
+    store = proxy.runtime.store
+    if ghost == "unknown-to-bandwidth":
+        call_id = "c-00000000-00000000-0000-0000-0000-000000000000"
+        store.put_call(call_id, {"callId": call_id, "direction": "in", "state": "active"})
+        expected = (404, "call-not-found")
+    else:  # the call ended but the proxy never heard of it (a lost disconnect)
+        call = inbound(sim, proxy)
+        wait_until(lambda: v1app.of_type("answer"))
+        call.hangup()
+        call.wait_until_ended()
+        wait_until(lambda: v1app.of_type("hangup"))
+        call_id = call.call_id
+        store.update_call(call_id, {"state": "active"})
+        expected_codes = {404: "call-not-found", 403: "call-invalid-state"}
+    response = client.create_call_gather(call_id, max_digits=2)
+    if ghost == "unknown-to-bandwidth":
+        assert (response.status_code, response.json()["code"]) == expected
+    else:
+        assert response.status_code in expected_codes
+        assert response.json()["code"] == expected_codes[response.status_code]
+    assert store.open_gather(call_id) is None
