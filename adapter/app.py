@@ -12,11 +12,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException
 
 from adapter import catapult_bandwidth, catapult_rest, ops
 from adapter.config import Config, load_config
+from adapter.json_logs import REQUEST_CONTEXT
+from adapter.metrics import Timer
 from adapter.runtime import Runtime, build_runtime, init_app
 from adapter.store import Store, StoreUnavailable
 from translators.callbacks import CallbackSchemaError
@@ -33,6 +35,7 @@ def create_app(config: Config | None = None, *, overrides: Mapping[str, Any] | N
     app.config["MAX_CONTENT_LENGTH"] = config.server.max_request_bytes
     rt = build_runtime(config, store=store, start_worker=start_worker)
     init_app(app, rt)
+    _instrument(app, rt)
     app.register_blueprint(ops.bp)
     app.register_blueprint(catapult_bandwidth.bp)
     app.register_blueprint(catapult_rest.bp)
@@ -51,6 +54,37 @@ def create_app(config: Config | None = None, *, overrides: Mapping[str, Any] | N
         return _error(error.code or 500, error.description or error.name)
 
     return app
+
+
+def _instrument(app: Flask, rt: Runtime) -> None:
+    """Per request: JSON-log context (route, call id, gather id), latency and status metrics."""
+
+    @app.before_request
+    def _start() -> None:
+        g.bxml_timer = Timer()
+        args = request.view_args or {}
+        route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+        g.bxml_context = REQUEST_CONTEXT.set({"route": route, "callId": args.get("call_id", ""),
+                                              "gatherId": args.get("gather_id", "")})
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        timer = getattr(g, "bxml_timer", None)
+        if timer is not None:
+            route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+            seconds = timer.elapsed()
+            rt.metrics.observe_request(route, request.method, response.status_code, seconds)
+            log.info("%s %s %s", request.method, route, response.status_code,
+                     extra={"status": response.status_code, "duration_ms": round(seconds * 1000, 2),
+                            "method": request.method})
+        return response
+
+    @app.teardown_request
+    def _reset(_: BaseException | None) -> None:
+        token = getattr(g, "bxml_context", None)
+        if token is not None:
+            REQUEST_CONTEXT.reset(token)
+            g.bxml_context = None
 
 
 def _error(status: int, message: str) -> Response:

@@ -65,7 +65,9 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 class BandwidthApi:
     def __init__(self, api_url: str, account_id: str, username: str, password: str, *,
                  timeout: float = 10.0, retry_budget: float = 5.0, max_attempts: int = 4,
-                 backoff: float = 0.2, sleep: Callable[[float], None] = time.sleep) -> None:
+                 backoff: float = 0.2, sleep: Callable[[float], None] = time.sleep,
+                 observer: Callable[[str, float], None] | None = None) -> None:
+        self.observer = observer  # (outcome, seconds) after every HTTP attempt: metrics
         self.base = f"{api_url.rstrip('/')}/accounts/{account_id}"
         self.timeout = timeout
         self.retry_budget = retry_budget
@@ -102,12 +104,15 @@ class BandwidthApi:
         attempt = 0
         while True:
             attempt += 1
+            started = time.perf_counter()
             try:
                 response = self.session.request(method, self.base + path, timeout=self.timeout, **kwargs)
             except (requests.Timeout, requests.ConnectionError) as exc:
+                self._observe("timeout" if isinstance(exc, requests.Timeout) else "error", started)
                 if not idempotent or not self._wait(attempt, None, deadline):
                     raise BandwidthUnavailable(None, f"{method} {path}: {exc.__class__.__name__}") from exc
                 continue
+            self._observe(str(response.status_code), started)
             if response.status_code < 400:
                 return response
             retryable = response.status_code in RETRY_ALWAYS or (
@@ -116,6 +121,10 @@ class BandwidthApi:
                                         deadline):
                 continue
             raise self._error(response, retryable)
+
+    def _observe(self, outcome: str, started: float) -> None:
+        if self.observer is not None:
+            self.observer(outcome, time.perf_counter() - started)
 
     def _wait(self, attempt: int, retry_after: float | None, deadline: float) -> bool:
         """Sleep before the next attempt; False when attempts or the time budget are used up."""

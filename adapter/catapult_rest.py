@@ -137,6 +137,7 @@ def create_gather(user_id: str, call_id: str) -> Response:
                                               root="Bxml", gather_id=gather_id)
     except InvalidRequest as exc:
         raise v1_errors.bad_request(str(exc)) from exc
+    rt.metrics.count_diagnostics(translation.diagnostics)
     for diagnostic in translation.diagnostics:
         log.info("call %s gather %s: %s", call_id, gather_id, diagnostic.format("v1 gather"))
     try:
@@ -215,6 +216,7 @@ def audio(user_id: str, call_id: str) -> Response:
         translation = catapult_audio_to_bxml(body, then=calls.park_verbs(rt, call_id), root="Bxml")
     except InvalidRequest as exc:
         raise v1_errors.bad_request(str(exc)) from exc
+    rt.metrics.count_diagnostics(translation.diagnostics)
     for diagnostic in translation.diagnostics:
         log.info("call %s audio: %s", call_id, diagnostic.format("v1 audio"))
     _bandwidth(call_id, lambda: _api(rt).update_bxml(call_id, translation.bxml))

@@ -344,6 +344,16 @@ class Config:
         """Every value, secrets masked: safe to log."""
         return {section.NAME: getattr(self, section.NAME).redacted() for section in SECTIONS}
 
+    def secret_values(self) -> list[str]:
+        """Every secret value that is set (for log redaction)."""
+        values = []
+        for section in SECTIONS:
+            for row in section.settings():
+                value = getattr(getattr(self, section.NAME), row.name)
+                if row.secret and isinstance(value, str) and value:
+                    values.append(value)
+        return values
+
     def describe(self) -> list[str]:
         """Start-up summary lines for ``serve``: state store and the status of each mode."""
         lines = [f"state store: {self.state.redacted()['url']}"]

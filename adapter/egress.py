@@ -19,7 +19,8 @@ outbound request goes through ``GuardedClient``:
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -124,8 +125,10 @@ class Reply:
 
 class GuardedClient:
     def __init__(self, policy: EgressPolicy, *, timeout: float = 10.0, max_redirects: int = 5,
-                 max_response_bytes: int = MAX_RESPONSE_BYTES, pool_size: int = 32) -> None:
+                 max_response_bytes: int = MAX_RESPONSE_BYTES, pool_size: int = 32,
+                 observer: Callable[[str, float], None] | None = None) -> None:
         self.policy = policy
+        self.observer = observer  # (outcome, seconds) after every request: metrics
         self.timeout = timeout
         self.max_redirects = max_redirects
         self.max_response_bytes = max_response_bytes
@@ -141,6 +144,26 @@ class GuardedClient:
     def request(self, method: str, url: str, *, timeout: float | None = None, **kwargs: Any) -> Reply:
         """Send a request, following allowed redirects; raises EgressDenied / ResponseTooLarge /
         requests.RequestException (timeouts, connection errors)."""
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            reply = self._request(method, url, timeout=timeout, **kwargs)
+            outcome = f"{reply.status // 100}xx"
+            return reply
+        except EgressDenied:
+            outcome = "refused"
+            raise
+        except ResponseTooLarge:
+            outcome = "too-large"
+            raise
+        except requests.Timeout:
+            outcome = "timeout"
+            raise
+        finally:
+            if self.observer is not None:
+                self.observer(outcome, time.perf_counter() - started)
+
+    def _request(self, method: str, url: str, *, timeout: float | None = None, **kwargs: Any) -> Reply:
         redirects: list[str] = []
         method = method.upper()
         while True:

@@ -19,6 +19,12 @@ def healthz() -> Response:
     return _json({"status": "ok"})
 
 
+@bp.get("/metrics")
+def metrics() -> Response:
+    body, content_type = runtime().metrics.render()
+    return Response(body, status=200, content_type=content_type)
+
+
 @bp.get("/readyz")
 def readyz() -> Response:
     rt = runtime()

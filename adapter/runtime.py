@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from adapter.bandwidth_api import BandwidthApi
 from adapter.config import Config, Mode
 from adapter.egress import EgressPolicy, GuardedClient
+from adapter.metrics import Metrics
 from adapter.outbox import OutboxWorker
 from adapter.signed_refs import BadReference, sign, verify
 from adapter.store import Store, open_store
@@ -34,6 +35,7 @@ class Runtime:
     http: GuardedClient
     outbox: OutboxWorker
     modes: tuple[Mode, ...]
+    metrics: Metrics
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -64,17 +66,20 @@ def build_runtime(config: Config, *, store: Store | None = None, start_worker: b
     if store is None:
         store = open_store(config.state.url, key_prefix=config.state.key_prefix, call_ttl=config.state.call_ttl,
                            idle_ttl=config.state.idle_ttl)
+    metrics = Metrics(store.outbox_depth)
     bandwidth = None
     if Mode.CATAPULT in modes:
         bw = config.bandwidth
         bandwidth = BandwidthApi(bw.api_url, bw.account_id or "", bw.username or "", bw.password or "",
-                                 timeout=bw.timeout, retry_budget=bw.retry_budget)
+                                 timeout=bw.timeout, retry_budget=bw.retry_budget,
+                                 observer=lambda outcome, s: metrics.observe_upstream("bandwidth", outcome, s))
     configured = [config.catapult.callback_url, config.twiml.app_url, config.twiml.status_callback]
     policy = EgressPolicy.for_urls(configured, config.egress.allow_hosts,
                                    allow_private=config.egress.allow_private)
-    http = GuardedClient(policy, timeout=config.catapult.event_timeout)
-    outbox = OutboxWorker(store, http)
-    runtime = Runtime(config, store, bandwidth, http, outbox, modes)
+    http = GuardedClient(policy, timeout=config.catapult.event_timeout,
+                         observer=lambda outcome, s: metrics.observe_upstream("legacy_app", outcome, s))
+    outbox = OutboxWorker(store, http, on_result=lambda item, outcome: metrics.deliveries.labels(outcome).inc())
+    runtime = Runtime(config, store, bandwidth, http, outbox, modes, metrics)
     if start_worker:
         outbox.start()
     return runtime

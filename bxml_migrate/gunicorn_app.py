@@ -19,8 +19,8 @@ class ProxyApplication(BaseApplication):
                  graceful_timeout: int = 20) -> None:
         self.proxy_config = config
         self.options = {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
-                        "graceful_timeout": graceful_timeout, "timeout": 30, "accesslog": "-",
-                        "worker_exit": _worker_exit}
+                        "graceful_timeout": graceful_timeout, "timeout": 30, "accesslog": None,
+                        "worker_exit": _worker_exit, "child_exit": _child_exit, "logconfig_dict": LOGGING}
         super().__init__()
 
     def load_config(self) -> None:
@@ -29,8 +29,29 @@ class ProxyApplication(BaseApplication):
 
     def load(self) -> Any:
         from adapter.app import create_app
+        from adapter.json_logs import configure
 
+        configure(self.proxy_config.secret_values())
         return create_app(self.proxy_config)
+
+
+# gunicorn's own loggers (start-up, worker boot) write JSON lines too; requests are logged by the app.
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "adapter.json_logs.plain_formatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "root": {"level": "INFO", "handlers": ["stderr"]},
+    "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+                "gunicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
+}
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's metrics files stop counting as live (prometheus multi-process mode)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def _worker_exit(server: Any, worker: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -114,8 +115,22 @@ def test_configured_from_environment_under_gunicorn_is_ready_and_shuts_down_clea
         assert unauthorized.status_code == 401
         missing = requests.get(url + "/v1/users/u-abc/calls/c-1", auth=("t-abc", "secret-do-not-log"), timeout=5)
         assert missing.status_code == 404 and missing.json()["code"] == "call-not-found"
+        for _ in range(20):  # spread over both workers; /metrics must add them all up
+            requests.get(url + "/healthz", timeout=5)
+        samples = {}
+        for _ in range(4):
+            text = requests.get(url + "/metrics", timeout=5).text
+            for line in text.splitlines():
+                if line.startswith('bxml_migrate_requests_total{') and 'route="/healthz"' in line:
+                    samples[line.split(" ")[0]] = float(line.split(" ")[1])
+        assert sum(samples.values()) >= 20, samples
+        assert "bxml_migrate_outbox_depth 0.0" in text
     finally:
         code, err = stop(process)
     assert code == 0
     assert "pw-do-not-log" not in err and "secret-do-not-log" not in err
-    assert "catapult mode: configured" in err
+    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert len(events) == len([line for line in err.splitlines() if line.strip()]), "every log line is JSON"
+    assert any("catapult mode: configured" in e["message"] for e in events)
+    request_lines = [e for e in events if e.get("route") == "/v1/users/<user_id>/calls/<call_id>"]
+    assert request_lines and request_lines[-1]["callId"] == "c-1" and request_lines[-1]["status"] == 404

@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
 from typing import Any
 
 DEFAULT_PORT = 8080
@@ -51,9 +52,11 @@ def run(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from adapter.json_logs import configure
+
+    configure(config.secret_values())
     for line in config.describe():
-        print(f"bxml-migrate serve: {line}", file=sys.stderr)
+        logging.getLogger("bxml_migrate.serve").info("bxml-migrate serve: %s", line)
     if args.dev:
         from adapter.app import create_app
 
@@ -62,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from bxml_migrate.gunicorn_app import ProxyApplication
 
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # /metrics aggregates every worker
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bxml-migrate-metrics-")
     workers = args.workers or default_workers()
     ProxyApplication(config, bind=f"{args.host}:{args.port}", workers=workers, threads=args.threads).run()
     return 0

@@ -1,0 +1,73 @@
+"""Structured logs: one JSON object per line, with call id, gather id and route, secrets redacted.
+
+``configure(secrets)`` installs the formatter on the root logger.  Request context (route,
+call id, gather id) comes from ``contextvars`` set by the app for each request, so every log
+line written while handling it carries them.  Every configured secret value, and anything
+that looks like an ``Authorization`` header value, is replaced by ``***``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any
+
+REQUEST_CONTEXT: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("bxml_migrate_request",
+                                                                                       default=None)
+_AUTH = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{6,}")
+MASK = "***"
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        values = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(v) for v in values)) if values else None
+
+    def __call__(self, text: str) -> str:
+        text = _AUTH.sub(lambda m: f"{m.group(1)} {MASK}", text)
+        if self._pattern is not None:
+            text = self._pattern.sub(MASK, text)
+        return text
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        event: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": self.redact(record.getMessage()),
+        }
+        context = REQUEST_CONTEXT.get()
+        if context:
+            event.update({k: v for k, v in context.items() if v})
+        for key in ("callId", "gatherId", "route", "status", "duration_ms", "method"):
+            value = getattr(record, key, None)
+            if value is not None:
+                event[key] = value
+        if record.exc_info:
+            event["error"] = self.redact(self.formatException(record.exc_info))
+        return json.dumps(event, ensure_ascii=False, default=str)
+
+
+def plain_formatter() -> JsonFormatter:
+    """For logging.config dictionaries (gunicorn's own loggers): JSON without configured secrets."""
+    return JsonFormatter(Redactor(()))
+
+
+def configure(secrets: Iterable[str | None], *, level: int = logging.INFO, stream: Any = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter(Redactor(secrets)))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
