@@ -29,6 +29,7 @@ from bxml_migrate.convert_report import (
     summarize,
     summary_lines,
 )
+from bxml_migrate.json_input import write_stdout
 from translators import TranslationError, twiml_to_bxml
 
 PROG = "bxml-migrate convert"
@@ -111,18 +112,9 @@ def _run_stdin(args: argparse.Namespace) -> int:
     except TranslationError as exc:
         result = FileResult(STDIN_NAME, None, "failed", tuple(exc.diagnostics))
     else:
-        _write_stdout(translation.bxml)
+        write_stdout(translation.bxml)
         result = FileResult(STDIN_NAME, "<stdout>", "converted", tuple(translation.diagnostics))
     return _finish([result], [], args.report, show_summary=False)
-
-
-def _write_stdout(text: str) -> None:
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:
-        sys.stdout.write(text)
-    else:
-        buffer.write(text.encode("utf-8"))
-    sys.stdout.flush()
 
 
 def _finish(results: Sequence[FileResult], skipped: Sequence[Skipped], report: str | None, *,
