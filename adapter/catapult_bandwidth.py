@@ -55,11 +55,6 @@ def _first_time(rt: Runtime, event: dict[str, Any], *parts: str) -> bool:
     return rt.store.add_marker(key, EVENT_MARKER_TTL)
 
 
-def _after_response(response: Response) -> Response:
-    response.call_on_close(runtime().outbox.kick)
-    return response
-
-
 @bp.post("/callbacks")
 def application_callback() -> Response:
     rt = runtime()
@@ -72,12 +67,12 @@ def application_callback() -> Response:
             rt.store.put_call(call_id, call)
             answered = {**event, "eventType": "answer", "answerTime": event.get("eventTime")}
             calls.queue_events(rt, call, calls.v1_events(rt, event) + calls.v1_events(rt, answered))
-        return _after_response(_bxml(calls.start_document(rt, call_id)))
+        return _bxml(calls.start_document(rt, call_id))
     if kind == "answer":
         return _answer(rt, event, rt.store.get_call(call_id))
     if kind == "disconnect":
         _disconnect(rt, event)
-        return _after_response(_accepted())
+        return _accepted()
     if kind == "redirect":
         return _bxml(calls.park_document(rt, call_id))
     log.info("call %s: %s event ignored", call_id, kind)
@@ -93,7 +88,7 @@ def _answer(rt: Runtime, event: dict[str, Any], call: dict[str, Any] | None) -> 
         v2 = {**call.get("v2", {}), **calls.new_call_record(event, direction="out", state="active")["v2"]}
         call = rt.store.update_call(call_id, {"state": "active", "activeTime": event.get("answerTime"), "v2": v2})
         calls.queue_events(rt, call, calls.v1_events(rt, event))
-    return _after_response(_bxml(calls.start_document(rt, call_id)))
+    return _bxml(calls.start_document(rt, call_id))
 
 
 def _outbound_call(rt: Runtime, event: dict[str, Any], pending: str) -> dict[str, Any] | None:
@@ -129,7 +124,7 @@ def outbound_disconnect(token: str) -> Response:
     event = json_event(expect_type="disconnect")
     _outbound_call(rt, event, ref["pending"])
     _disconnect(rt, event)
-    return _after_response(_accepted())
+    return _accepted()
 
 
 def _disconnect(rt: Runtime, event: dict[str, Any]) -> None:
@@ -186,7 +181,7 @@ def gather_event(token: str) -> Response:
     if completion.completed_now:
         call = rt.store.get_call(call_id) or {"callId": call_id}
         calls.queue_events(rt, call, v1)
-    return _after_response(_bxml(calls.park_document(rt, call_id)))
+    return _bxml(calls.park_document(rt, call_id))
 
 
 @bp.route("/bw/dtmf/<token>", methods=["GET", "POST"])
@@ -197,4 +192,4 @@ def dtmf_event(token: str) -> Response:
     if _first_time(rt, event, str(event.get("digit"))):
         call = rt.store.get_call(ref["call"]) or {"callId": ref["call"]}
         calls.queue_events(rt, call, calls.v1_events(rt, event))
-    return _after_response(_accepted())
+    return _accepted()

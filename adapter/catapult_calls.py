@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from flask import g, has_request_context
 from lxml import etree
 
 from adapter.runtime import Runtime
@@ -28,6 +29,7 @@ from translators.catapult import catapult_dtmf_listener
 log = logging.getLogger("bxml_migrate.catapult")
 
 PARK_SECONDS = 30  # a parked call redirects back to the proxy this often
+EVENT_HOLD = 2.0  # events wait for the answer to Bandwidth to be sent (released then; at most this long)
 USER_AGENT = "BandwidthAPI/v1 (bxml-migrate)"
 
 
@@ -76,7 +78,13 @@ def event_target(rt: Runtime, call: Mapping[str, Any]) -> tuple[str, str, float]
 
 
 def queue_events(rt: Runtime, call: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> None:
-    """Persist v1 events in the outbox (delivered after the current response is sent)."""
+    """Persist v1 events in the outbox, held until the current response has been sent.
+
+    The v1 app may act on an event at once (e.g. create a gather on ``answer``); it must not
+    do so before Bandwidth has received the BXML answering the webhook, or that BXML would
+    replace what the app asked for.  ``adapter.app`` releases the held events when the
+    response is closed; if the process dies first, the hold runs out and they go anyway.
+    """
     url, method, timeout = event_target(rt, call)
     if not url:
         log.error("call %s: no v1 callback URL configured; %d event(s) not delivered", call.get("callId"),
@@ -95,7 +103,9 @@ def queue_events(rt: Runtime, call: Mapping[str, Any], events: Sequence[Mapping[
         else:
             payload["json"] = body
             payload["headers"]["Content-Type"] = "application/json; charset=utf-8"
-        rt.store.enqueue(str(call["callId"]), payload)
+        rt.store.enqueue(str(call["callId"]), payload, hold=EVENT_HOLD)
+    if has_request_context():
+        g.setdefault("bxml_held_calls", set()).add(str(call["callId"]))
 
 
 def _json_text(value: Any) -> str:

@@ -296,6 +296,27 @@ def test_nack_counts_attempts_and_delays_retry(store: Store) -> None:
     assert store.ack(third)
 
 
+def test_held_items_wait_for_release_or_their_hold(store: Store) -> None:
+    call_id = new_id()
+    first = store.enqueue(call_id, {"n": 1}, hold=30)
+    store.enqueue(call_id, {"n": 2}, hold=30)
+    assert store.claim(call_id) is None and call_id not in store.due_calls()
+    assert store.release(call_id) == 2
+    assert call_id in store.due_calls()
+    item = store.claim(call_id)
+    assert item is not None and item.item_id == first
+    store.nack(item, retry_after=30)  # a retry's backoff is not cut short by a later release
+    assert store.release(call_id) == 0
+    assert store.claim(call_id) is None
+    other = new_id()
+    store.enqueue(other, {"n": 3}, hold=0.3)  # never released: due when the hold runs out
+    assert store.claim(other) is None
+    deadline = time.monotonic() + 5
+    while store.claim(other) is None:
+        assert time.monotonic() < deadline, "a held item never became due"
+        time.sleep(0.05)
+
+
 def test_expired_lease_lets_another_worker_claim(store: Store) -> None:
     call_id = new_id()
     store.enqueue(call_id, {"index": 0})

@@ -191,8 +191,17 @@ class Store(ABC):
     # -- outbox -----------------------------------------------------------------------------
 
     @abstractmethod
-    def enqueue(self, call_id: str, payload: Any) -> str:
-        """Append an event for delivery after the call's earlier events; return the item id."""
+    def enqueue(self, call_id: str, payload: Any, *, hold: float = 0.0) -> str:
+        """Append an event for delivery after the call's earlier events; return the item id.
+
+        ``hold``: the item becomes claimable only after that many seconds, or earlier when
+        ``release`` is called (the proxy holds events until its answer to Bandwidth is sent;
+        if the process dies first, the hold simply runs out and nothing is lost).
+        """
+
+    @abstractmethod
+    def release(self, call_id: str) -> int:
+        """Make the call's held, never-attempted items claimable now; return how many."""
 
     @abstractmethod
     def claim(self, call_id: str, *, lease: float = DEFAULT_LEASE) -> OutboxItem | None:

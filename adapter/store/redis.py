@@ -227,12 +227,17 @@ class RedisStore(Store):
 
     # -- outbox -----------------------------------------------------------------------------
 
-    def enqueue(self, call_id: str, payload: Any) -> str:
+    def enqueue(self, call_id: str, payload: Any, *, hold: float = 0.0) -> str:
         base = self._base(call_id)
         text = encode_json(payload)
         item_id = new_token()
-        self._run("enqueue", [base, self._due], [self._idle_ms(), call_id, item_id, text])
+        hold = check_seconds("hold", hold, allow_zero=True)
+        self._run("enqueue", [base, self._due], [self._idle_ms(), call_id, item_id, text, _ms(hold)])
         return item_id
+
+    def release(self, call_id: str) -> int:
+        base = self._base(call_id)
+        return int(self._run("release", [base, self._due], [call_id]))
 
     def claim(self, call_id: str, *, lease: float = DEFAULT_LEASE) -> OutboxItem | None:
         base = self._base(call_id)

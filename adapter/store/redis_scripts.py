@@ -152,21 +152,39 @@ touch(KEYS[1], key, tonumber(ARGV[1]))
 return 1
 """
 
-# KEYS: base, due.  ARGV: idle_ms, call_id, item_id, payload_json
+# KEYS: base, due.  ARGV: idle_ms, call_id, item_id, payload_json, hold_ms
 ENQUEUE = r"""
 local base, due, call_id, item_id = KEYS[1], KEYS[2], ARGV[2], ARGV[3]
 local list = base .. ':outbox'
 local key = list .. ':' .. item_id
 if redis.call('EXISTS', key) == 1 then return 0 end  -- retried after a lost reply
 local now = now_ms()
-redis.call('HSET', key, 'payload', ARGV[4], 'attempts', 0, 'enqueued_at', now, 'not_before', now,
-           'lease_until', 0)
+redis.call('HSET', key, 'payload', ARGV[4], 'attempts', 0, 'enqueued_at', now,
+           'not_before', now + tonumber(ARGV[5] or 0), 'lease_until', 0, 'held', tonumber(ARGV[5] or 0) > 0 and 1 or 0)
 redis.call('RPUSH', list, item_id)
 local idle = tonumber(ARGV[1])
 touch(base, key, idle)
 touch(base, list, idle)
 if redis.call('ZSCORE', due, call_id) == false then reschedule(list, due, call_id) end
 return 1
+"""
+
+# KEYS: base, due.  ARGV: call_id.  Held items of the call (never attempted) become due now.
+RELEASE = r"""
+local base, due, call_id = KEYS[1], KEYS[2], ARGV[1]
+local list = base .. ':outbox'
+local now = now_ms()
+local released = 0
+for _, item_id in ipairs(redis.call('LRANGE', list, 0, -1)) do
+  local key = list .. ':' .. item_id
+  local fields = redis.call('HMGET', key, 'held', 'not_before')
+  if fields[1] == '1' and tonumber(fields[2]) > now then
+    redis.call('HSET', key, 'not_before', now, 'held', 0)
+    released = released + 1
+  end
+end
+reschedule(list, due, call_id)
+return released
 """
 
 # KEYS: base, due.  ARGV: call_id, lease_ms, token
@@ -213,7 +231,8 @@ local base, due, call_id, item_id = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
 local list = base .. ':outbox'
 local key = list .. ':' .. item_id
 if redis.call('HGET', key, 'lease_token') ~= ARGV[3] then return 0 end
-redis.call('HSET', key, 'not_before', now_ms() + tonumber(ARGV[4]), 'lease_until', 0, 'lease_token', '')
+redis.call('HSET', key, 'not_before', now_ms() + tonumber(ARGV[4]), 'lease_until', 0, 'lease_token', '',
+           'held', 0)
 redis.call('HINCRBY', key, 'attempts', 1)
 reschedule(list, due, call_id)
 return 1
@@ -257,6 +276,7 @@ SCRIPTS: dict[str, str] = {
     "complete_gather": COMPLETE_GATHER,
     "put_continuation": PUT_CONTINUATION,
     "enqueue": ENQUEUE,
+    "release": RELEASE,
     "claim": CLAIM,
     "ack": ACK,
     "nack": NACK,

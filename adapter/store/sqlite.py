@@ -380,8 +380,9 @@ class SqliteStore(Store):
 
     # -- outbox -----------------------------------------------------------------------------
 
-    def enqueue(self, call_id: str, payload: Any) -> str:
+    def enqueue(self, call_id: str, payload: Any, *, hold: float = 0.0) -> str:
         check_id("call_id", call_id)
+        hold = check_seconds("hold", hold, allow_zero=True)
         text = encode_json(payload)
         item_id = new_token()
         with self._write() as conn:
@@ -389,9 +390,20 @@ class SqliteStore(Store):
             conn.execute(
                 "INSERT INTO outbox (item_id, call_id, payload, enqueued_at, not_before, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (item_id, call_id, text, now, now, self._deadline(conn, call_id, now)),
+                (item_id, call_id, text, now, now + hold, self._deadline(conn, call_id, now)),
             )
         return item_id
+
+    def release(self, call_id: str) -> int:
+        check_id("call_id", call_id)
+        with self._write() as conn:
+            now = time.time()
+            cursor = conn.execute(
+                "UPDATE outbox SET not_before = ? WHERE call_id = ? AND attempts = 0 AND lease_until = 0"
+                " AND not_before > ?",
+                (now, call_id, now),
+            )
+        return cursor.rowcount
 
     def claim(self, call_id: str, *, lease: float = DEFAULT_LEASE) -> OutboxItem | None:
         check_id("call_id", call_id)
