@@ -8,14 +8,16 @@ Configuration is never read at import time: ``create_app`` takes a ``Config`` or
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, g, json, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, g, has_request_context, json, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from adapter import catapult_bandwidth, catapult_rest, ops
+from adapter import catapult_bandwidth, catapult_rest, ops, twiml_mode, v1_errors
 from adapter.config import Config, load_config
 from adapter.json_logs import REQUEST_CONTEXT
 from adapter.metrics import Timer
@@ -39,6 +41,7 @@ def create_app(config: Config | None = None, *, overrides: Mapping[str, Any] | N
     app.register_blueprint(ops.bp)
     app.register_blueprint(catapult_bandwidth.bp)
     app.register_blueprint(catapult_rest.bp)
+    app.register_blueprint(twiml_mode.bp)
 
     @app.errorhandler(CallbackSchemaError)
     def _bad_event(error: CallbackSchemaError) -> Response:
@@ -52,6 +55,18 @@ def create_app(config: Config | None = None, *, overrides: Mapping[str, Any] | N
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
         return _error(error.code or 500, error.description or error.name)
+
+    @app.before_request
+    def _limit_streamed_body() -> None:
+        """A body without Content-Length (chunked) over the limit is a 413 as well; Werkzeug would
+        otherwise cut it short at ``max_request_bytes`` without a word."""
+        if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+            limit = config.server.max_request_bytes
+            data = request.environ["wsgi.input"].read(limit + 1)
+            if len(data) > limit:
+                raise RequestEntityTooLarge()
+            request.environ["wsgi.input"] = io.BytesIO(data)
+            request.environ["CONTENT_LENGTH"] = str(len(data))
 
     return app
 
@@ -100,6 +115,13 @@ def _release(rt: Runtime, call_ids: tuple[str, ...]) -> None:
 
 
 def _error(status: int, message: str) -> Response:
+    """``{"error": message}``; under ``/v1/`` (the legacy app's REST API) the v1 error shape."""
+    if has_request_context() and request.path.startswith("/v1/"):
+        try:
+            slug = HTTPStatus(status).phrase.lower().replace(" ", "-")
+        except ValueError:
+            slug = "error"
+        return v1_errors.response(v1_errors.V1Error(status, slug, slug, message))
     return Response(json.dumps({"error": message}), status=status, content_type="application/json")
 
 

@@ -21,7 +21,7 @@ from adapter.config import Mode
 from adapter.request_auth import bandwidth_callback_auth, json_event
 from adapter.runtime import Runtime, runtime
 from adapter.signed_refs import BadReference
-from adapter.store import NotFound
+from adapter.store import GatherConflict, NotFound
 
 log = logging.getLogger("bxml_migrate.catapult")
 
@@ -48,6 +48,13 @@ def _accepted() -> Response:
     return Response(status=204)
 
 
+def _event(rt: Runtime, **expect: str) -> dict[str, Any]:
+    """The v2 event of this request, checked whole before any of it is stored (400 otherwise)."""
+    event = json_event(**expect)
+    calls.check_event(rt, event)
+    return event
+
+
 def _first_time(rt: Runtime, event: dict[str, Any], *parts: str) -> bool:
     """False when this exact event was handled already (Bandwidth retries, duplicate deliveries)."""
     key = ":".join(["event", str(event.get("callId")), str(event.get("eventType")), *parts,
@@ -58,7 +65,7 @@ def _first_time(rt: Runtime, event: dict[str, Any], *parts: str) -> bool:
 @bp.post("/callbacks")
 def application_callback() -> Response:
     rt = runtime()
-    event = json_event()
+    event = _event(rt)
     kind = event["eventType"]
     call_id = event["callId"]
     if kind == "initiate":
@@ -71,7 +78,7 @@ def application_callback() -> Response:
     if kind == "answer":
         return _answer(rt, event, rt.store.get_call(call_id))
     if kind == "disconnect":
-        _disconnect(rt, event)
+        _disconnect(rt, event, calls.known_call(rt, event))
         return _accepted()
     if kind == "redirect":
         return _bxml(calls.park_document(rt, call_id))
@@ -113,7 +120,7 @@ def _outbound_call(rt: Runtime, event: dict[str, Any], pending: str) -> dict[str
 def outbound_answer(token: str) -> Response:
     ref = _reference("answer", token)
     rt = runtime()
-    event = json_event(expect_type="answer")
+    event = _event(rt, expect_type="answer")
     return _answer(rt, event, _outbound_call(rt, event, ref["pending"]))
 
 
@@ -121,15 +128,13 @@ def outbound_answer(token: str) -> Response:
 def outbound_disconnect(token: str) -> Response:
     ref = _reference("disconnect", token)
     rt = runtime()
-    event = json_event(expect_type="disconnect")
-    _outbound_call(rt, event, ref["pending"])
-    _disconnect(rt, event)
+    event = _event(rt, expect_type="disconnect")
+    _disconnect(rt, event, _outbound_call(rt, event, ref["pending"]))
     return _accepted()
 
 
-def _disconnect(rt: Runtime, event: dict[str, Any]) -> None:
+def _disconnect(rt: Runtime, event: dict[str, Any], call: dict[str, Any] | None) -> None:
     call_id = event["callId"]
-    call = rt.store.get_call(call_id)
     if call is None or not _first_time(rt, event):
         return
     context = None
@@ -148,6 +153,8 @@ def _disconnect(rt: Runtime, event: dict[str, Any]) -> None:
 
 def _reference(kind: str, token: str) -> dict[str, Any]:
     try:
+        if not token.isascii():  # the HMAC check itself cannot compare non-ASCII text (TypeError)
+            raise BadReference("malformed reference")
         return runtime().read_reference(token, kind)
     except BadReference as exc:
         log.warning("refused %s callback: %s", kind, exc)
@@ -165,31 +172,50 @@ def park(token: str) -> Response:
 def gather_event(token: str) -> Response:
     ref = _reference("gather", token)
     rt = runtime()
-    event = json_event(expect_call=ref["call"], expect_type="gather")
+    event = _event(rt, expect_call=ref["call"], expect_type="gather")
     call_id, gather_id = ref["call"], ref["gather"]
-    try:
-        stored = rt.store.get_gather(call_id, gather_id)
-    except NotFound:
-        stored = None
-    if stored is None:
+    stored = rt.store.get_gather(call_id, gather_id)
+    if stored is None and not _refile_gather(rt, call_id, gather_id, ref.get("ctx"), event):
         log.warning("gather event for unknown gather %s of call %s", gather_id, call_id)
         return _bxml(calls.park_document(rt, call_id))
-    v1 = calls.v1_events(rt, event, stored.get("context"))
-    completion = rt.store.complete_gather(call_id, gather_id, {
-        "digits": v1[0].get("digits", ""), "reason": v1[0].get("reason"),
-        "completedTime": event.get("eventTime")})
+    context = stored.get("context") if stored is not None else ref.get("ctx")
+    v1 = calls.v1_events(rt, event, context)
+    try:
+        completion = rt.store.complete_gather(call_id, gather_id, {
+            "digits": v1[0].get("digits", ""), "reason": v1[0].get("reason"),
+            "completedTime": event.get("eventTime")})
+    except NotFound:  # gone since (expired, or the store lost it again)
+        log.warning("gather %s of call %s vanished before its event was recorded", gather_id, call_id)
+        return _bxml(calls.park_document(rt, call_id))
     if completion.completed_now:
-        call = rt.store.get_call(call_id) or {"callId": call_id}
+        call = calls.known_call(rt, event) or {"callId": call_id}
         calls.queue_events(rt, call, v1)
     return _bxml(calls.park_document(rt, call_id))
+
+
+def _refile_gather(rt: Runtime, call_id: str, gather_id: str, context: Any, event: dict[str, Any]) -> bool:
+    """File again a gather the store lost, from the context its signed reference carries, so its
+    event is still delivered (exactly once: the normal completion follows).  False when the
+    reference has no context, or when another gather is open on the call (a stale event)."""
+    if not isinstance(context, dict):
+        return False
+    calls.v1_events(rt, event, context)  # a malformed event is refused before anything is written
+    try:
+        rt.store.create_gather(call_id, gather_id, {"context": context, "refiled": True})
+    except GatherConflict as exc:
+        if not exc.taken:
+            return False
+    log.warning("gather %s of call %s was not in the state store (lost?); filed again from its reference",
+                gather_id, call_id)
+    return True
 
 
 @bp.route("/bw/dtmf/<token>", methods=["GET", "POST"])
 def dtmf_event(token: str) -> Response:
     ref = _reference("dtmf", token)
     rt = runtime()
-    event = json_event(expect_call=ref["call"], expect_type="dtmf")
+    event = _event(rt, expect_call=ref["call"], expect_type="dtmf")
     if _first_time(rt, event, str(event.get("digit"))):
-        call = rt.store.get_call(ref["call"]) or {"callId": ref["call"]}
+        call = calls.known_call(rt, event) or {"callId": ref["call"]}
         calls.queue_events(rt, call, calls.v1_events(rt, event))
     return _accepted()

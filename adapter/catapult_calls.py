@@ -63,8 +63,33 @@ def park_document(rt: Runtime, call_id: str, root: str = "Response") -> str:
     return document(root, park_verbs(rt, call_id))
 
 
-def gather_url(rt: Runtime, call_id: str, gather_id: str) -> str:
-    return rt.proxy_url("/catapult/bw/gather", kind="gather", call=call_id, gather=gather_id)
+MAX_REFERENCE_CONTEXT = 1024  # bytes of JSON: a gather context larger than this stays in the store only
+
+
+def gather_url(rt: Runtime, call_id: str, gather_id: str, context: Mapping[str, Any] | None = None) -> str:
+    """The gather event URL of one v1 gather.  Its signed reference also carries the gather's
+    context (tag, maxDigits ...) when that is small, so the v1 gather event can still be built
+    if the state store lost the gather (a Redis restarted without persistence)."""
+    reference: dict[str, Any] = {"kind": "gather", "call": call_id, "gather": gather_id}
+    if context is not None and len(_json_text(context)) <= MAX_REFERENCE_CONTEXT:
+        reference["ctx"] = dict(context)
+    return rt.proxy_url("/catapult/bw/gather", **reference)
+
+
+def known_call(rt: Runtime, event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The record of the call of a v2 event; for an *inbound* call the store does not know (it lost
+    its records: a Redis restarted without persistence), a record rebuilt from the event, so its
+    v1 events still flow and the v1 app can still act on it.  Outbound calls are not rebuilt:
+    their record held the v1 app's own ``callbackUrl``, which no event carries."""
+    call_id = str(event["callId"])
+    call = rt.store.get_call(call_id)
+    if call is None and event.get("direction") == "inbound":
+        log.warning("call %s: not in the state store (lost?); rebuilt from its %s event", call_id,
+                    event.get("eventType"))
+        ended = event.get("eventType") == "disconnect"
+        call = new_call_record(event, direction="in", state="completed" if ended else "active")
+        rt.store.put_call(call_id, call)
+    return call
 
 
 def event_target(rt: Runtime, call: Mapping[str, Any]) -> tuple[str, str, float]:
@@ -112,6 +137,16 @@ def _json_text(value: Any) -> str:
     import json
 
     return json.dumps(value, separators=(",", ":"))
+
+
+REWRITTEN_EVENTS = frozenset({"initiate", "answer", "disconnect", "gather", "dtmf"})
+
+
+def check_event(rt: Runtime, event: Mapping[str, Any]) -> None:
+    """Raise ``CallbackSchemaError`` (answered 400) for a v2 event of a kind the proxy rewrites
+    that is malformed - before anything is written for it.  Logs nothing."""
+    if event.get("eventType") in REWRITTEN_EVENTS:
+        v2_to_v1_events(event, v1_settings(rt), None)
 
 
 def v1_events(rt: Runtime, event: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> list[dict]:

@@ -17,6 +17,7 @@ shape (``adapter.v1_errors``).  Each v1 action becomes a Bandwidth v2 REST call:
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -30,8 +31,10 @@ from adapter.bandwidth_api import BandwidthApiError, BandwidthUnavailable, CallC
 from adapter.basic_auth import challenge_headers, credentials_match
 from adapter.config import Mode
 from adapter.egress import EgressDenied
+from adapter.request_auth import parse_json
 from adapter.runtime import Runtime, runtime
 from adapter.store import GatherConflict, NotFound
+from adapter.store.base import check_id
 from adapter.v1_errors import V1Error
 from translators.attribute_rules import Number, RuleViolation, Url
 from translators.catapult import InvalidRequest, catapult_audio_to_bxml, catapult_gather_to_bxml, mint_gather_id
@@ -41,6 +44,7 @@ log = logging.getLogger("bxml_migrate.catapult")
 bp = Blueprint("catapult_rest", __name__, url_prefix="/v1/users/<user_id>")
 
 T = TypeVar("T")
+FORGET = 0.001  # seconds: end_call(ttl=FORGET) drops a record that must not outlive the request
 CONFLICT_SETTLE = 2.0  # a just-started call may not accept BXML yet: retry a 409 this long
 
 
@@ -58,17 +62,65 @@ def _guard() -> None:
     cfg = rt.config.catapult
     if not credentials_match(request.headers.get("Authorization"), cfg.api_token or "", cfg.api_secret or ""):
         raise V1Error(401, "authentication", "unauthorized", "Invalid or missing API token and secret")
-    user_id = (request.view_args or {}).get("user_id")
+    args = request.view_args or {}
+    user_id = args.get("user_id")
     if user_id != cfg.user_id:
         raise V1Error(401, "authorization", "user-access-denied",
                       f"User `{cfg.user_id}` does not have permission to access user `{user_id}`")
+    if "call_id" in args and not _storable(args["call_id"]):  # no such call can exist
+        raise v1_errors.call_not_found(args["call_id"])
+    if "gather_id" in args and not _storable(args["gather_id"]):
+        raise _gather_not_found(args["gather_id"])
+
+
+def _storable(identifier: str) -> bool:
+    try:
+        check_id("id", identifier)
+    except ValueError:
+        return False
+    return True
+
+
+def _gather_not_found(gather_id: str) -> V1Error:
+    return V1Error(404, "not-found", "gather-not-found", f"The gather `{gather_id}` could not be found")
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True, force=True) if request.get_data() else {}
+    raw = request.get_data()
+    if not raw:
+        return {}
+    try:
+        data = parse_json(raw)
+    except ValueError as exc:
+        raise v1_errors.bad_request(f"The request body must be a JSON object ({exc})") from exc
     if not isinstance(data, dict):
         raise v1_errors.bad_request("The request body must be a JSON object")
+    _check_values(data, "")
     return data
+
+
+# Characters XML 1.0 cannot carry (control characters, unpaired surrogates, U+FFFE/U+FFFF): text
+# with them cannot go into BXML, so it is refused up front, naming the field.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+MAX_SAFE_INTEGER = 2 ** 53  # beyond this a JSON number is not exact in most clients (nor a float here)
+
+
+def _check_values(value: Any, field: str) -> None:
+    """400 for values no v1 field can hold: text XML cannot carry, integers beyond 2^53."""
+    if isinstance(value, str):
+        if _NOT_XML.search(value):
+            raise v1_errors.bad_request(f"{field or 'body'}: contains control characters or unpaired surrogates")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise v1_errors.bad_request(f"{field or 'body'}: number out of range")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{field}.{key}" if field else str(key)
+            _check_values(key, name)
+            _check_values(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_values(item, f"{field}[{index}]")
 
 
 def _created(location: str) -> Response:
@@ -94,8 +146,11 @@ def _live_call(rt: Runtime, call_id: str) -> dict[str, Any]:
     return call
 
 
-def _bandwidth(call_id: str, action: Callable[[], T]) -> T:
-    """Run a v2 REST call, mapping its failures to v1 errors; retry a 409 on a call still starting."""
+def _bandwidth(call_id: str, action: Callable[[], T], *, app_input: bool = False) -> T:
+    """Run a v2 REST call, mapping its failures to v1 errors; retry a 409 on a call still starting.
+
+    ``app_input``: the request carries the v1 app's own values (create call), so a 400 from
+    Bandwidth is the app's bad request (v1 400), not the proxy's (502)."""
     deadline = time.monotonic() + CONFLICT_SETTLE
     while True:
         try:
@@ -112,6 +167,8 @@ def _bandwidth(call_id: str, action: Callable[[], T]) -> T:
             raise v1_errors.unavailable(f"Bandwidth is unavailable ({exc.description}); retry later",
                                         503 if exc.status in (429, 503) else 502) from exc
         except BandwidthApiError as exc:
+            if app_input and exc.status == 400:
+                raise v1_errors.bad_request(f"Bandwidth refused the request: {exc.description}") from exc
             log.error("call %s: Bandwidth API refused the request: %s", call_id, exc)
             raise v1_errors.unavailable(f"Bandwidth refused the request: {exc.description}", 502) from exc
 
@@ -132,8 +189,9 @@ def create_gather(user_id: str, call_id: str) -> Response:
     if rt.store.open_gather(call_id) is not None:
         raise v1_errors.duplicate_gather(call_id)
     gather_id = mint_gather_id()
-    try:
-        translation = catapult_gather_to_bxml(body, gather_url=calls.gather_url(rt, call_id, gather_id),
+    try:  # the context first: the gather URL carries it (see calls.gather_url)
+        context = catapult_gather_to_bxml(body, root="Bxml", gather_id=gather_id).context
+        translation = catapult_gather_to_bxml(body, gather_url=calls.gather_url(rt, call_id, gather_id, context),
                                               root="Bxml", gather_id=gather_id)
     except InvalidRequest as exc:
         raise v1_errors.bad_request(str(exc)) from exc
@@ -175,7 +233,7 @@ def _gather(rt: Runtime, call_id: str, gather_id: str) -> dict[str, Any]:
     except (NotFound, ValueError):
         record = None
     if record is None:
-        raise V1Error(404, "not-found", "gather-not-found", f"The gather `{gather_id}` could not be found")
+        raise _gather_not_found(gather_id)
     return record
 
 
@@ -328,7 +386,13 @@ def create_call(user_id: str) -> Response:
     }
     if call_timeout is not None:
         request_body["callTimeout"] = call_timeout
-    created = _bandwidth("(new call)", lambda: _api(rt).create_call(request_body))
+    try:
+        created = _bandwidth("(new call)", lambda: _api(rt).create_call(request_body), app_input=True)
+    except V1Error as exc:
+        cause = exc.__cause__
+        if not (isinstance(cause, BandwidthApiError) and cause.status in (None, 500, 502, 504)):
+            rt.store.end_call(pending, ttl=FORGET)  # Bandwidth answered: no call exists, forget the record
+        raise
     call_id = created["callId"]
     v2 = {k: created[k] for k in ("accountId", "applicationId", "callUrl") if k in created}
     calls.file_outbound_record(rt, call_id, {**record, "v2": v2})

@@ -217,7 +217,7 @@ class TwimlConfig(Section):
     app_url: str | None = setting(Url(), required_for=(TWIML,), doc="Voice URL of the TwiML app")
     app_method: str = setting(Text(choices=("POST", "GET"), upper=True), "POST", doc="Method for app_url")
     account_sid: str | None = setting(
-        Text(pattern=r"AC[0-9A-Za-z]+", pattern_hint="a Twilio account SID (AC...)"),
+        Text(pattern=r"AC[0-9a-fA-F]{32}", pattern_hint="a Twilio account SID (AC + 32 hex digits)"),
         required_for=(TWIML,),
         doc="AccountSid sent to the app",
     )

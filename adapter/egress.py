@@ -42,6 +42,11 @@ class ResponseTooLarge(ValueError):
     """The response body was over the size limit."""
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
@@ -175,7 +180,12 @@ class GuardedClient:
                     if len(redirects) >= self.max_redirects:
                         raise EgressDenied(f"more than {self.max_redirects} redirects from {redirects[0]!r}")
                     redirects.append(url)
-                    url = urljoin(url, response.headers["location"])
+                    target = urljoin(url, response.headers["location"])
+                    if _origin(target) != _origin(url):  # credentials never follow to another origin
+                        kwargs.pop("auth", None)
+                        kwargs["headers"] = {k: v for k, v in (kwargs.get("headers") or {}).items()
+                                             if k.lower() != "authorization"}
+                    url = target
                     if response.status_code in (301, 302, 303) and method != "HEAD":
                         method = "GET"
                         kwargs.pop("data", None)

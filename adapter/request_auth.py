@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from flask import Response, abort, request
 
 from adapter.basic_auth import challenge_headers, credentials_match
 from adapter.config import Config
+from adapter.store.base import check_id
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def parse_json(data: bytes) -> Any:
+    """A request body as strict JSON; ``ValueError`` for anything else: bytes that are not JSON
+    text, ``NaN``/``Infinity`` or numbers like ``1e400`` (Python's parser makes them infinite;
+    the store and the event deliveries refuse them later), nesting too deep to parse."""
+    try:
+        return json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise ValueError("the body is not valid JSON") from None
 
 
 def bandwidth_callback_auth(config: Config) -> Response | None:
@@ -28,10 +52,17 @@ def json_event(*, expect_call: str | None = None, expect_type: str | None = None
     else:
         if not request.is_json:
             abort(415)
-        event = request.get_json(silent=True)
+        try:
+            event = parse_json(request.get_data())
+        except ValueError:
+            event = None
     if not isinstance(event, dict) or not isinstance(event.get("eventType"), str) or not isinstance(
             event.get("callId"), str) or not event["callId"]:
         abort(400, "expected a Bandwidth v2 event with eventType and callId")
+    try:
+        check_id("callId", event["callId"])  # what the state store can key a call by
+    except ValueError as exc:
+        abort(400, f"malformed event: {exc}")
     if expect_type is not None and event["eventType"] != expect_type:
         abort(400, f"expected a {expect_type} event, got {event['eventType']}")
     if expect_call is not None and event["callId"] != expect_call:

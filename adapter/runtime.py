@@ -20,6 +20,7 @@ from adapter.metrics import Metrics
 from adapter.outbox import OutboxWorker
 from adapter.signed_refs import BadReference, sign, verify
 from adapter.store import Store, open_store
+from translators.callbacks import TwilioSettings
 
 log = logging.getLogger("bxml_migrate.adapter")
 
@@ -37,6 +38,7 @@ class Runtime:
     modes: tuple[Mode, ...]
     metrics: Metrics
     extras: dict[str, Any] = field(default_factory=dict)
+    twiml_http: GuardedClient | None = None  # TwiML mode: requests to the app (twiml.max_response_bytes)
 
     @property
     def public_url(self) -> str:
@@ -53,9 +55,16 @@ class Runtime:
             raise BadReference(f"reference is for {payload.get('kind')!r}, not {kind!r}")
         return payload
 
+    @property
+    def twilio_settings(self) -> TwilioSettings:
+        """What TwiML mode tells the app about itself (``AccountSid``); ValueError when malformed."""
+        return TwilioSettings(self.config.twiml.account_sid or "")
+
     def close(self) -> None:
         self.outbox.stop()
         self.http.close()
+        if self.twiml_http is not None:
+            self.twiml_http.close()
         if self.bandwidth is not None:
             self.bandwidth.close()
         self.store.close()
@@ -80,6 +89,10 @@ def build_runtime(config: Config, *, store: Store | None = None, start_worker: b
                          observer=lambda outcome, s: metrics.observe_upstream("legacy_app", outcome, s))
     outbox = OutboxWorker(store, http, on_result=lambda item, outcome: metrics.deliveries.labels(outcome).inc())
     runtime = Runtime(config, store, bandwidth, http, outbox, modes, metrics)
+    if Mode.TWIML in modes:
+        runtime.twiml_http = GuardedClient(
+            policy, timeout=config.twiml.timeout, max_response_bytes=config.twiml.max_response_bytes,
+            observer=lambda outcome, s: metrics.observe_upstream("legacy_app", outcome, s))
     if start_worker:
         outbox.start()
     return runtime

@@ -2,7 +2,8 @@
 
 Everything listens on 127.0.0.1.  The proxy's ``public_url`` is its own loopback URL, so the
 Bandwidth simulator calls it back for real; ``egress.allow_private`` is on because the legacy
-app is on loopback too.
+app is on loopback too.  Catapult mode is configured when a v1 app URL is given; TwiML mode
+with ``**twiml_settings(app_url)``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ from adapter.config import load_config
 USER_ID = "u-xa2n3oxk6it4efbglisna6a"
 API_TOKEN = "t-proxytoken"
 API_SECRET = "proxy-secret"
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "twiml-app-auth-token"
+
+
+def twiml_settings(app_url: str, **more: Any) -> dict[str, Any]:
+    """Overrides that configure TwiML mode for an app whose voice URL is ``app_url``
+    (``more``: other ``twiml.*`` keys without the section, e.g. ``timeout=1.0``)."""
+    settings: dict[str, Any] = {"twiml.app_url": app_url, "twiml.account_sid": ACCOUNT_SID,
+                                "twiml.auth_token": AUTH_TOKEN}
+    settings.update({f"twiml.{key}": value for key, value in more.items()})
+    return settings
 
 
 class LateApp:
@@ -35,7 +47,7 @@ class LateApp:
 
 
 class Proxy:
-    def __init__(self, sim: Any, v1_app_url: str, state_url: str, **overrides: Any) -> None:
+    def __init__(self, sim: Any, v1_app_url: str | None, state_url: str, **overrides: Any) -> None:
         self.late = LateApp()
         self.server = make_server("127.0.0.1", 0, self.late, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -47,14 +59,17 @@ class Proxy:
             "bandwidth.password": sim.auth[1],
             "bandwidth.application_id": sim.config.application_id,
             "bandwidth.retry_budget": 3.0,
-            "catapult.user_id": USER_ID,
-            "catapult.api_token": API_TOKEN,
-            "catapult.api_secret": API_SECRET,
-            "catapult.callback_url": v1_app_url + "/events",
-            "catapult.event_timeout": 5.0,
             "state.url": state_url,
             "egress.allow_private": True,
         }
+        if v1_app_url is not None:
+            settings.update({
+                "catapult.user_id": USER_ID,
+                "catapult.api_token": API_TOKEN,
+                "catapult.api_secret": API_SECRET,
+                "catapult.callback_url": v1_app_url + "/events",
+                "catapult.event_timeout": 5.0,
+            })
         settings.update(overrides)
         self.config = load_config(env={}, overrides=settings)
         self.app = create_app(self.config)
@@ -73,7 +88,8 @@ class Proxy:
 
 
 @contextmanager
-def running_proxy(sim: Any, v1_app_url: str, state_url: str, **overrides: Any) -> Iterator[Proxy]:
+def running_proxy(sim: Any, v1_app_url: str | None, state_url: str, **overrides: Any) -> Iterator[Proxy]:
+    """A proxy on a free 127.0.0.1 port; Catapult mode for ``v1_app_url`` (None: not configured)."""
     proxy = Proxy(sim, v1_app_url, state_url, **overrides)
     try:
         yield proxy

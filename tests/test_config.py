@@ -125,7 +125,7 @@ def test_one_mode_alone(tmp_path: Path) -> None:
         public_url = "https://proxy.example.com"
         [twiml]
         app_url = "https://app.example.com/voice"
-        account_sid = "AC123"
+        account_sid = "AC0123456789abcdef0123456789abcdef"
         auth_token = "tok"
     """
     config = load_config(write(tmp_path, text), env={})
@@ -308,7 +308,7 @@ def test_state_url_refuses(url: str) -> None:
         ({"egress.allow_hosts": [1]}, "egress.allow_hosts: entry 0 must be a string, not an integer"),
         ({"twiml.app_method": "PUT"}, "twiml.app_method: must be one of POST, GET"),
         ({"twiml.status_callback_method": "DELETE"}, "twiml.status_callback_method: must be one of POST, GET"),
-        ({"twiml.account_sid": "XY123"}, "twiml.account_sid: must be a Twilio account SID (AC...)"),
+        ({"twiml.account_sid": "AC123"}, "twiml.account_sid: must be a Twilio account SID (AC + 32 hex digits)"),
         ({"catapult.user_id": "abc"}, "catapult.user_id: must be a v1 user id (u-...)"),
         ({"state.key_prefix": "has space"}, "state.key_prefix: must be letters, digits and :_.-"),
         ({"bandwidth.account_id": 123}, "bandwidth.account_id: must be a string, not an integer"),

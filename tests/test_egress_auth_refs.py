@@ -99,6 +99,23 @@ def test_redirect_to_other_host_is_refused(target):
         client.request("GET", target.url + "/hop?to=http://evil.example/x")
 
 
+def test_credentials_do_not_follow_a_redirect_to_another_origin(target):
+    seen = []
+    other = Flask("other-origin")
+
+    @other.route("/ok")
+    def ok():
+        seen.append(request.headers.get("Authorization"))
+        return "ok"
+
+    with serve(other) as second:
+        client = GuardedClient(EgressPolicy(frozenset({"127.0.0.1"}), allow_private=True))
+        hop = f"{target.url}/hop?to={second.url}/ok"
+        assert client.request("GET", hop, auth=("user", "secret")).status == 200
+        assert client.request("GET", hop, headers={"Authorization": "Basic abc"}).status == 200
+    assert seen == [None, None]
+
+
 def test_redirect_loop_is_bounded(target):
     client = GuardedClient(EgressPolicy(frozenset({"127.0.0.1"}), allow_private=True), max_redirects=3)
     with pytest.raises(EgressDenied, match="more than 3 redirects"):

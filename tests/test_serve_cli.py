@@ -37,9 +37,9 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30.0) -> 
         if process.poll() is not None:
             raise AssertionError(f"serve exited early: {process.stderr.read()}")
         try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+            if requests.get(url + "/healthz", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or a worker still booting
             pass
         time.sleep(0.1)
     raise AssertionError("serve did not become healthy")

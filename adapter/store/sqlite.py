@@ -93,7 +93,13 @@ _ALL_TABLES = (*_CALL_TABLES, "call_ends", "markers")
 
 
 class _Connection(sqlite3.Connection):
-    """A plain connection that can be weakly referenced (for ``close()``)."""
+    """A connection that can be weakly referenced (for ``close()``), with a lock its thread holds
+    while using it: ``close()`` (from another thread) takes it first, so it never closes a
+    connection under a running statement - which crashes the interpreter (a segfault)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.in_use = threading.RLock()
 
 
 def sqlite_path(url: str) -> str | None:
@@ -173,7 +179,7 @@ class SqliteStore(Store):
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any error."""
         conn = self._connect()
-        with self._translate_errors():
+        with conn.in_use, self._translate_errors():
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -187,7 +193,7 @@ class SqliteStore(Store):
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         conn = self._connect()
-        with self._translate_errors():
+        with conn.in_use, self._translate_errors():
             yield conn
 
     def _initialise(self) -> None:
@@ -487,9 +493,13 @@ class SqliteStore(Store):
             connections = [ref() for pid, ref in self._connections if pid == os.getpid()]
             self._connections = []
         for conn in connections:
-            if conn is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
+            # a connection still in use past busy_timeout is left open; it closes with its thread
+            if conn is not None and conn.in_use.acquire(timeout=self._busy_timeout):
+                try:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.close()
+                finally:
+                    conn.in_use.release()
         if self._temporary:
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
