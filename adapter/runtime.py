@@ -87,7 +87,10 @@ def build_runtime(config: Config, *, store: Store | None = None, start_worker: b
                                    allow_private=config.egress.allow_private)
     http = GuardedClient(policy, timeout=config.catapult.event_timeout,
                          observer=lambda outcome, s: metrics.observe_upstream("legacy_app", outcome, s))
-    outbox = OutboxWorker(store, http, on_result=lambda item, outcome: metrics.deliveries.labels(outcome).inc())
+    # A claim's lease must outlast one delivery attempt, or another instance may send the event meanwhile.
+    lease = max(30.0, 2 * config.catapult.event_timeout + 5)
+    outbox = OutboxWorker(store, http, lease=lease,
+                          on_result=lambda item, outcome: metrics.deliveries.labels(outcome).inc())
     runtime = Runtime(config, store, bandwidth, http, outbox, modes, metrics)
     if Mode.TWIML in modes:
         runtime.twiml_http = GuardedClient(

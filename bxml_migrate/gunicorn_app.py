@@ -20,7 +20,9 @@ class ProxyApplication(BaseApplication):
         self.proxy_config = config
         self.options = {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
                         "graceful_timeout": graceful_timeout, "timeout": 30, "accesslog": None,
-                        "worker_exit": _worker_exit, "child_exit": _child_exit, "logconfig_dict": LOGGING}
+                        "worker_exit": _worker_exit, "child_exit": _child_exit, "logconfig_dict": LOGGING,
+                        # one fixed control-socket path would be shared by every instance on a host
+                        "control_socket_disable": True}
         super().__init__()
 
     def load_config(self) -> None:

@@ -127,8 +127,10 @@ def test_dtmf_outside_a_gather_becomes_v1_dtmf_events(sim, proxy, v1app):
 
 def test_stop_a_gather_returns_the_call_to_the_park_loop(sim, proxy, v1app):
     client = V1Client(proxy.url)
-    v1app.on["answer"] = lambda e: v1app.__dict__.setdefault(
-        "gid", gather_id_of(client.create_call_gather(e["callId"], max_digits=4)))
+    # a 30 s first-digit timeout (0.3 s of real time here) and a long prompt: still running at the stop
+    v1app.on["answer"] = lambda e: v1app.__dict__.setdefault("gid", gather_id_of(client.create_call_gather(
+        e["callId"], max_digits=4, inter_digit_timeout=30,
+        prompt={"sentence": "Please enter your four digit account code now. " * 20})))
     call = inbound(sim, proxy)
     call.wait_for_verb("Gather")
     gid = wait_until(lambda: v1app.__dict__.get("gid"), what="gather id")

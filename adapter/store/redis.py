@@ -232,7 +232,8 @@ class RedisStore(Store):
         text = encode_json(payload)
         item_id = new_token()
         hold = check_seconds("hold", hold, allow_zero=True)
-        self._run("enqueue", [base, self._due], [self._idle_ms(), call_id, item_id, text, _ms(hold)])
+        # hold=0: claimable at once (_ms() would round it up to 1 ms)
+        self._run("enqueue", [base, self._due], [self._idle_ms(), call_id, item_id, text, round(hold * 1000)])
         return item_id
 
     def release(self, call_id: str) -> int:
