@@ -134,7 +134,7 @@ def test_external_entity_file_is_never_read(tmp_path: Path):
     secret = tmp_path / "secret.txt"
     secret.write_text("SECRET-MARKER-4242", encoding="utf-8")
     for source in (_xxe(secret.as_uri()).replace(' encoding="UTF-16"', ""),  # caught before parsing
-                   _xxe(secret.as_uri()).encode("utf-16")):  # UTF-16 hides it from the byte scan: caught after
+                   _xxe(secret.as_uri()).encode("utf-16")):  # UTF-16: decoded and scanned before parsing
         started = time.perf_counter()
         error = refused(source)
         assert time.perf_counter() - started < 0.5
@@ -143,15 +143,69 @@ def test_external_entity_file_is_never_read(tmp_path: Path):
         assert all("SECRET-MARKER" not in d.message for d in error.diagnostics)
 
 
-def test_billion_laughs_in_utf16_is_refused_without_expansion():
+WIDE_ENCODINGS = [
+    # (id, codec, declared encoding or None, prepend a byte-order mark): "utf-16"/"utf-32" write their own mark
+    ("utf-16-bom", "utf-16", "UTF-16", False),
+    ("utf-16-bom-undeclared", "utf-16", None, False),
+    ("utf-16le-declared-no-bom", "utf-16-le", "UTF-16", False),
+    ("utf-16be-declared-no-bom", "utf-16-be", "UTF-16", False),
+    ("utf-16be-bom", "utf-16-be", "UTF-16", True),
+    ("utf-32-bom", "utf-32", "UTF-32", False),
+    ("utf-32le-declared-no-bom", "utf-32-le", "UTF-32", False),
+    ("utf-32be-declared-no-bom", "utf-32-be", "UTF-32", False),
+    ("utf-32be-bom-undeclared", "utf-32-be", None, True),
+]
+
+
+def _wide(text: str, codec: str, declared: str | None, bom: bool) -> bytes:
+    declaration = f'<?xml version="1.0" encoding="{declared}"?>' if declared else '<?xml version="1.0"?>'
+    data = text.replace('<?xml version="1.0"?>', declaration).encode(codec)
+    return ("\ufeff".encode(codec) if bom else b"") + data
+
+
+@pytest.mark.parametrize(("codec", "declared", "bom"), [w[1:] for w in WIDE_ENCODINGS],
+                         ids=[w[0] for w in WIDE_ENCODINGS])
+def test_billion_laughs_in_utf16_and_utf32_is_refused_as_doctype_with_position(codec, declared, bom):
+    source = _wide(BILLION_LAUGHS, codec, declared, bom)
+    assert b"<!DOCTYPE" not in source
     started = time.perf_counter()
-    error = refused(BILLION_LAUGHS.replace('version="1.0"', 'version="1.0" encoding="UTF-16"').encode("utf-16"))
+    error = refused(source)
     assert time.perf_counter() - started < 0.5
-    # The byte scan for "<!DOCTYPE" cannot see UTF-16; libxml2 then stops the expansion itself (BXM001,
-    # "amplification factor exceeded") before the DOCTYPE check after parsing would give BXM003.
-    (diagnostic,) = error.diagnostics
-    assert diagnostic.code in ("BXM001", "BXM003")
+    (diagnostic,) = error.diagnostics  # refused before parsing, not by libxml2's amplification guard (BXM001)
+    assert (diagnostic.code, diagnostic.line, diagnostic.column) == ("BXM003", 2, 1)
     assert "lollol" not in str(error)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-32-le"])
+def test_wide_encoding_entity_declaration_position_counts_characters(codec):
+    source = '<?xml version="1.0" encoding="UTF-16"?>\n<!-- Café -->  <!ENTITY x "y">\n<Response/>'
+    if codec.startswith("utf-32"):
+        source = source.replace("UTF-16", "UTF-32")
+    (diagnostic,) = refused(source.encode(codec)).diagnostics
+    assert (diagnostic.code, diagnostic.line, diagnostic.column) == ("BXM003", 2, 16)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
+def test_utf16_and_utf32_documents_without_doctype_still_translate(codec):
+    source = (f'<?xml version="1.0" encoding="{codec.upper()}"?>\n<Response><Say>Café</Say></Response>').encode(codec)
+    assert_xml_equal(twiml_to_bxml(source).bxml, SPOKEN_CAFE.replace("Café crème", "Café"))
+
+
+def test_utf7_doctype_written_with_encoded_angle_brackets_is_refused():
+    # "+ADw-" is "<" in UTF-7: the bytes never contain "<!DOCTYPE", libxml2 decodes it as a DOCTYPE.
+    source = (b'<?xml version="1.0" encoding="UTF-7"?>\n  +ADw-!DOCTYPE r +AFs-+ADw-!ENTITY x '
+              b"+ACI-y+ACI-+AD4-+AF0-+AD4-\n<Response><Say>&x;</Say></Response>")
+    (diagnostic,) = refused(source).diagnostics
+    assert (diagnostic.code, diagnostic.line, diagnostic.column) == ("BXM003", 2, 3)
+
+
+@pytest.mark.parametrize("label", ["JAVA", "base64", "x-klingon"])
+def test_a_declared_encoding_that_cannot_be_scanned_is_refused(label):
+    # libxml2 (with iconv) decodes "JAVA" escapes: "\u003c!DOCTYPE" would be a DOCTYPE the scan cannot see.
+    source = f'<?xml version="1.0" encoding="{label}"?>\\u003c!DOCTYPE r><Response/>'.encode("ascii")
+    (diagnostic,) = refused(source).diagnostics
+    assert (diagnostic.code, diagnostic.line, diagnostic.column) == ("BXM001", 1, 31)
+    assert label in diagnostic.message
 
 
 def test_parsing_never_touches_the_network():
@@ -385,6 +439,7 @@ TRIGGERS: dict[str, str] = {
     "BXM014": '<Response><Gather finishOnKey="ab"/></Response>',
     "BXM015": '<Response><Gather numDigits="64"/></Response>',
     "BXM016": '<Response><Gather numDigits="-1"/></Response>',
+    "BXM017": '<Response><Record playBeep="false"/></Response>',
     "BXM101": '<Response><Gather numDigits="1"><Say>Press a key</Say></Gather></Response>',
     "BXM102": '<Response><Gather action="/a"/><Say>No input</Say></Response>',
     "BXM103": '<Response><Gather action="/a"/></Response>',
@@ -394,7 +449,6 @@ TRIGGERS: dict[str, str] = {
     "BXM107": '<Response><Gather input="speech" speechTimeout="auto"/></Response>',
     "BXM108": '<Response><Gather input="speech" speechModel="experimental_conversations"/></Response>',
     "BXM109": '<Response><Gather hints="yes,no"/></Response>',
-    "BXM110": '<Response><Gather bargeIn="true"/></Response>',
     "BXM202": '<Response><Play loop="0">https://example.com/hold.mp3</Play></Response>',
     "BXM203": '<Response><Play loop="500">https://example.com/a.mp3</Play></Response>',
     "BXM204": '<Response><Say><amazon:effect name="whispered">psst</amazon:effect></Say></Response>',
@@ -449,3 +503,13 @@ def test_documented_example_triggers_its_code(code):
     except TranslationError as exc:
         diagnostics = exc.diagnostics
     assert code in [d.code for d in diagnostics]
+
+
+def test_output_elements_keep_attribute_order_for_any_mapping():
+    from types import MappingProxyType
+
+    from translators.bxml_writer import element
+
+    for attributes in ({"z": "1", "a": "2"}, MappingProxyType({"z": "1", "a": "2"})):
+        assert etree.tostring(element("A", attributes, "t")) == b'<A z="1" a="2">t</A>'
+    assert etree.tostring(element("A", {})) == etree.tostring(element("A")) == b"<A/>"

@@ -190,11 +190,11 @@ SPEECH_ROWS = [
 
 DROPPED_ROWS = [
     Row("enhanced-true-dropped", 'action="/next" enhanced="true"', expect(), [*LAST, "BXM013"], fields=("enhanced",)),
-    Row("enhanced-false-dropped-no-effect", 'action="/next" enhanced="false"', expect(), [*LAST, "BXM110"],
+    Row("enhanced-false-dropped-no-effect", 'action="/next" enhanced="false"', expect(), [*LAST, "BXM017"],
         fields=("enhanced",)),
     Row("debug-dropped", 'action="/next" debug="true"', expect(), [*LAST, "BXM013"], fields=("debug",)),
     Row("bargeIn-false-dropped", 'action="/next" bargeIn="false"', expect(), [*LAST, "BXM013"], fields=("bargeIn",)),
-    Row("bargeIn-true-dropped-no-effect", 'action="/next" bargeIn="true"', expect(), [*LAST, "BXM110"],
+    Row("bargeIn-true-dropped-no-effect", 'action="/next" bargeIn="true"', expect(), [*LAST, "BXM017"],
         fields=("bargeIn",)),
     Row("maxSpeechTime-dropped", 'action="/next" maxSpeechTime="30"', expect(), [*LAST, "BXM013"],
         fields=("maxSpeechTime",)),

@@ -234,3 +234,38 @@ def test_any_verb_sequence_translates_or_raises_cleanly(verbs, strict):
         root = etree.fromstring(translation.bxml.encode("utf-8"))
         for gather in root.iter("Gather"):
             assert all(child.tag in ("SpeakSentence", "PlayAudio") for child in gather)
+
+
+# -- fast paths give what the general paths give ---------------------------------------------------------
+
+spoken_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\t\n\r "), max_size=15)
+
+
+@SETTINGS
+@given(text=spoken_text, tail=st.none() | spoken_text, child=st.booleans())
+def test_stray_text_check_agrees_with_stray_text(text, tail, child):
+    from translators.twiml.context import stray_text
+    from translators.twiml.document import _has_stray_text
+
+    inner = f"<Hangup/>{escape(tail or '')}" if child else ""
+    node = etree.fromstring(f"<Gather>{escape(text)}{inner}</Gather>")
+    assert _has_stray_text(node) == bool(stray_text(node))
+
+
+@SETTINGS
+@given(text=spoken_text)
+def test_plain_say_matches_the_ssml_path(text):
+    from translators.bxml_writer import element
+    from translators.twiml import speech
+    from translators.twiml.context import TwimlContext
+
+    node = etree.fromstring(f"<Say>{escape(text)}</Say>".encode())
+    prompts = speech.say(node, TwimlContext(document_url=None))  # no child element: the direct path
+    general = element("SpeakSentence", {"gender": "male"})
+    speech._copy_ssml(node, general, TwimlContext(document_url=None))
+    speech._strip(general)
+    if speech._speaks(general):
+        (prompt,) = prompts
+        assert etree.tostring(prompt.elements[0]) == etree.tostring(general)
+    else:
+        assert prompts == []

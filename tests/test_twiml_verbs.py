@@ -39,6 +39,9 @@ def rows(cases: list[Case]) -> pytest.MarkDecorator:
 
 
 MALE = 'gender="male"'
+# A Conference's beep="false" waitUrl="" or a Record's playBeep="false" trim="do-not-trim": stated attributes
+# BXML lacks, whose values are what BXML does anyway: each is named (BXM017, info), none changes the call.
+NO_EFFECT = ["BXM017", "BXM017"]
 
 SAY = [
     Case("say-default-voice-man", "<Say>Hello.</Say>", f"<SpeakSentence {MALE}>Hello.</SpeakSentence>", []),
@@ -195,18 +198,19 @@ DIAL = [
     Case("dial-conference-attributes", '<Dial><Conference muted="true" beep="false" waitUrl="" statusCallback="/ev" '
          'statusCallbackMethod="GET">room.2</Conference></Dial>',
          '<Conference mute="true" conferenceEventUrl="/ev" conferenceEventMethod="GET">room.2</Conference>',
-         ["BXM007"]),
+         ["BXM007", *NO_EFFECT]),
     Case("dial-conference-odd-name", '<Dial><Conference beep="false" waitUrl="">Sales Team #1</Conference></Dial>',
-         "<Conference>Sales_Team__1</Conference>", ["BXM304"]),
+         "<Conference>Sales_Team__1</Conference>", ["BXM304", *NO_EFFECT]),
     Case("dial-conference-long-name", f'<Dial><Conference beep="false" waitUrl="">{"a" * 101}</Conference></Dial>',
-         f"<Conference>{'a' * 100}</Conference>", ["BXM304"]),
+         f"<Conference>{'a' * 100}</Conference>", ["BXM304", *NO_EFFECT]),
     Case("dial-conference-dial-attributes-named", '<Dial action="/left" method="GET" timeout="10" callerId="+1">'
          '<Conference beep="false" waitUrl="">r</Conference></Dial>', "<Conference>r</Conference>",
-         ["BXM013"] * 4),
+         ["BXM013"] * 4 + NO_EFFECT),
     Case("dial-conference-and-number", '<Dial><Conference beep="false" waitUrl="">r</Conference>'
-         "<Number>+1</Number></Dial>", "<Conference>r</Conference>", ["BXM302"]),
+         "<Number>+1</Number></Dial>", "<Conference>r</Conference>", ["BXM302", *NO_EFFECT]),
     Case("dial-two-conferences", '<Dial><Conference beep="false" waitUrl="">a</Conference>'
-         '<Conference beep="false" waitUrl="">b</Conference></Dial>', "<Conference>a</Conference>", ["BXM302"]),
+         '<Conference beep="false" waitUrl="">b</Conference></Dial>', "<Conference>a</Conference>",
+         ["BXM302", *NO_EFFECT]),  # only the first conference is translated, so only its attributes are named
 ]
 
 # Every Dial attribute BXML cannot express, stated with a value that changes the call.
@@ -232,23 +236,24 @@ RECORD = [
          'recordingStatusCallback="/rec" recordingStatusCallbackMethod="GET"/>',
          '<Record recordCompleteUrl="/done" recordCompleteMethod="GET" silenceTimeout="3" terminatingDigits="*#" '
          'maxDuration="120" transcribe="true" transcriptionAvailableUrl="/tx" recordingAvailableUrl="/rec" '
-         'recordingAvailableMethod="GET"/>', ["BXM007"]),
+         'recordingAvailableMethod="GET"/>', ["BXM007", *NO_EFFECT]),
     Case("record-finishOnKey-empty-disables",
          '<Record action="/d" finishOnKey="" playBeep="false" trim="do-not-trim"/>',
-         '<Record recordCompleteUrl="/d" silenceTimeout="5" terminatingDigits="" maxDuration="3600"/>', ["BXM007"]),
+         '<Record recordCompleteUrl="/d" silenceTimeout="5" terminatingDigits="" maxDuration="3600"/>',
+         ["BXM007", *NO_EFFECT]),
     Case("record-finishOnKey-invalid", '<Record action="/d" finishOnKey="x" playBeep="false" trim="do-not-trim"/>',
-         f'<Record recordCompleteUrl="/d" {RECORD_DEFAULTS}/>', ["BXM007", "BXM014"]),
+         f'<Record recordCompleteUrl="/d" {RECORD_DEFAULTS}/>', ["BXM007", "BXM014", *NO_EFFECT]),
     Case("record-maxLength-clamped", '<Record action="/d" maxLength="20000" playBeep="false" trim="do-not-trim"/>',
          '<Record recordCompleteUrl="/d" silenceTimeout="5" terminatingDigits="1234567890*#" maxDuration="10800"/>',
-         ["BXM007", "BXM015"]),
+         ["BXM007", "BXM015", *NO_EFFECT]),
     Case("record-timeout-0-no-silence-limit", '<Record action="/d" timeout="0" playBeep="false" trim="do-not-trim"/>',
          '<Record recordCompleteUrl="/d" silenceTimeout="0" terminatingDigits="1234567890*#" maxDuration="3600"/>',
-         ["BXM007"]),
+         ["BXM007", *NO_EFFECT]),
     Case("record-beep-stated-true", '<Record action="/d" playBeep="true" trim="do-not-trim"/>',
-         f'<Record recordCompleteUrl="/d" {RECORD_DEFAULTS}/>', ["BXM007", "BXM013"]),
+         f'<Record recordCompleteUrl="/d" {RECORD_DEFAULTS}/>', ["BXM007", "BXM013", "BXM017"]),
     Case("record-status-event-dropped", '<Record action="/d" playBeep="false" trim="do-not-trim" '
          'recordingStatusCallbackEvent="in-progress completed"/>',
-         f'<Record recordCompleteUrl="/d" {RECORD_DEFAULTS}/>', ["BXM007", "BXM013"]),
+         f'<Record recordCompleteUrl="/d" {RECORD_DEFAULTS}/>', ["BXM007", "BXM013", *NO_EFFECT]),
 ]
 
 STREAM = [
@@ -273,8 +278,14 @@ STREAM = [
     Case("start-stream-parameter-without-name", '<Start><Stream url="wss://s.example/a"><Parameter value="1"/>'
          "</Stream></Start>", '<StartStream destination="wss://s.example/a"/>', ["BXM016"]),
     Case("start-stream-without-url", '<Start><Stream name="s"/></Start>', "", ["BXM307"]),
-    Case("start-stream-not-wss", '<Start><Stream url="https://s.example/a"/></Start>',
-         '<StartStream destination="https://s.example/a"/>', ["BXM015"]),
+    Case("start-stream-not-wss-left-out", '<Start><Stream url="https://s.example/a"/></Start><Hangup/>',
+         "<Hangup/>", ["BXM307"]),
+    Case("start-stream-ws-left-out", '<Start><Stream url="ws://s.example/a" name="s"/></Start>', "", ["BXM307"]),
+    Case("start-stream-relative-url-left-out", '<Start><Stream url="/media"/></Start>', "", ["BXM307"]),
+    Case("start-stream-not-wss-callback-not-counted", '<Start><Stream url="https://s.example/a" statusCallback="/st"/>'
+         '<Stream url="wss://s.example/b"/></Start>', '<StartStream destination="wss://s.example/b"/>', ["BXM307"]),
+    Case("start-stream-wss-scheme-any-case", '<Start><Stream url="WSS://s.example/a"/></Start>',
+         '<StartStream destination="WSS://s.example/a"/>', []),
     Case("start-action-dropped", '<Start action="/x"><Stream url="wss://s.example/a"/></Start>',
          '<StartStream destination="wss://s.example/a"/>', ["BXM013"]),
     Case("start-siprec-unsupported", '<Start><Siprec connectorName="c"/></Start>', "", ["BXM010"]),
@@ -425,3 +436,60 @@ def test_callback_info_lists_the_callback_attributes():
                                 "<Redirect>/x</Redirect></Response>")
     (info,) = [d for d in translation.diagnostics if d.code == "BXM007"]
     assert "recordCompleteUrl" in info.message and "redirectUrl" in info.message and info.severity == "info"
+
+
+# -- no stated attribute disappears unreported --------------------------------------------------------
+
+# Where each table's element sits in a document: "{a}" is replaced by the stated attribute.
+TABLE_PLACES = {
+    "Gather": '<Gather action="/a" actionOnEmptyResult="true" {a}/>',
+    "Dial": "<Dial {a}>+15551234567</Dial>",
+    "Dial-Conference": "<Dial {a}><Conference>room</Conference></Dial>",  # tables.DIAL_CONFERENCE
+    "Number": "<Dial><Number {a}>+15551234567</Number></Dial>",
+    "Sip": "<Dial><Sip {a}>sip:a@b.example</Sip></Dial>",
+    "Conference": "<Dial><Conference {a}>room</Conference></Dial>",
+    "Record": '<Record action="/a" {a}/>',
+    "Start": '<Start {a}><Stream url="wss://s.example/a"/></Start>',
+}
+
+
+def _unsupported_rows() -> list[tuple[str, str, str | None]]:
+    from translators.attribute_rules import Status
+    from translators.twiml.tables import DIAL_CONFERENCE
+
+    tables = [(verb.twiml, verb.attributes) for verb in VERBS if verb.twiml in TABLE_PLACES]
+    tables.append(("Dial-Conference", DIAL_CONFERENCE))
+    return [(name, row.source, row.target_default) for name, rows in tables for row in rows
+            if row.status is Status.UNSUPPORTED and not row.custom]
+
+
+UNSUPPORTED_ROWS = _unsupported_rows()
+
+
+def _diagnostics_naming(place: str, attribute: str, value: str) -> list:
+    twiml = TABLE_PLACES[place].format(a=f'{attribute}="{value}"')
+    return [d for d in twiml_to_bxml(f"<Response>{twiml}</Response>").diagnostics if d.field == attribute]
+
+
+@pytest.mark.parametrize(("place", "attribute", "target_default"), UNSUPPORTED_ROWS,
+                         ids=[f"{p}-{a}" for p, a, _ in UNSUPPORTED_ROWS])
+def test_every_stated_unsupported_attribute_is_named_once(place, attribute, target_default):
+    if target_default is not None:  # the value BXML behaves like: named, info only (strict still passes)
+        (same,) = _diagnostics_naming(place, attribute, target_default)
+        assert (same.code, same.severity) == ("BXM017", "info")
+        assert f'{attribute}="{target_default}" dropped without effect' in same.message
+    (other,) = _diagnostics_naming(place, attribute, "something-else")
+    assert (other.code, other.severity) == ("BXM013", "warning")
+
+
+def test_attribute_without_effect_does_not_fail_strict():
+    source = '<Response><Record action="/a" playBeep="false" trim="do-not-trim"/><Dial answerOnBridge="false">' \
+             "+15551234567</Dial></Response>"
+    translation = twiml_to_bxml(source, strict=True)
+    assert sorted(d.code for d in translation.diagnostics) == ["BXM007", "BXM017", "BXM017", "BXM017"]
+
+
+def test_stream_that_is_not_wss_says_why_it_is_left_out():
+    (diagnostic,) = twiml_to_bxml('<Response><Start><Stream url="https://s.example/a"/></Start></Response>').diagnostics
+    assert (diagnostic.code, diagnostic.severity, diagnostic.field) == ("BXM307", "error", "url")
+    assert "https://s.example/a" in diagnostic.message and "wss://" in diagnostic.message

@@ -10,13 +10,22 @@ The rule for defaults ("state the source's effective value"): a target attribute
 written when the source stated the attribute, or when the source's default differs
 from the target's default.  So a TwiML ``<Gather>`` without ``finishOnKey`` still
 gets ``terminatingDigits="#"`` (Twilio's default) because BXML's default is none.
+
+Every attribute is accounted for: an unknown one is BXM012; a known one BXML lacks is BXM013
+when its value changes the call and BXM017 (info) when it is what BXML does anyway.
+
+Speed: each table is compiled once (``plan_for``) into a ``TablePlan`` holding what follows
+from its rows alone (parsed literal defaults and the targets they write, the BXM013 wording of
+lost defaults, the known names, the result of an element stating nothing the engine acts on).
+``apply_rules`` executes the plan; the result is exactly that of reading the rows one after
+the other (tests/test_twiml_rule_plans.py checks it on every table).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -145,6 +154,10 @@ class Number(Kind):
         self.label = ("integer" if integer else "number") + (f" ({unit})" if unit else "")
 
     def parse(self, raw: Raw) -> float | int:
+        if type(raw) is str:  # the common case: a short plain integer ("5", " 10 ")
+            text = raw.strip()
+            if 0 < len(text) <= 15 and text.isdigit() and text.isascii():
+                return int(text)  # exactly int(float(text)): 15 digits are exact in a float
         if isinstance(raw, bool) or raw is None or not isinstance(raw, str | int | float):
             raise ValueError(f"expected {'an integer' if self.integer else 'a number'}")
         if isinstance(raw, int | float):
@@ -305,9 +318,13 @@ def validate_table(rules: Iterable[AttributeRule]) -> tuple[AttributeRule, ...]:
 # -- the engine ------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class RuleContext:
-    """What one application of a table needs: where findings go, and context values."""
+    """What one application of a table needs: where findings go, and context values.
+
+    ``locate``: computes ``line`` when a diagnostic needs it (finding a start tag's line costs
+    more than a typical table run); when given, it is used instead of ``line``.
+    """
 
     diagnostics: Diagnostics
     verb: str
@@ -316,6 +333,12 @@ class RuleContext:
     conditions: frozenset[str] = frozenset()
     field_prefix: str = ""
     unknown_code: str | None = "BXM012"  # None: unknown attributes raise RuleViolation
+    locate: Callable[[], int | None] | None = None
+
+
+def _at(ctx: RuleContext) -> int | None:
+    """The source line of ``ctx``'s element, for a diagnostic."""
+    return ctx.line if ctx.locate is None else ctx.locate()
 
 
 @dataclass
@@ -327,67 +350,186 @@ class RuleResult:
 
 _ABSENT = object()
 
+# What a row contributes when its attribute is absent (a compiled plan's opcodes).
+_NOTHING = 0  # custom rows, and rows without a default: nothing
+_LITERAL = 1  # a literal default: its parsed value, and its targets when written
+_UNSUPPORTED = 2  # BXM013 when the source default behaves differently from the target
+_CONTEXT = 3  # a default from the translation context or an earlier attribute: resolved per call
+_BROKEN = 4  # a literal default that does not parse: raises on use, as the row does
+
+
+class TablePlan:
+    """A table compiled once: known names, and per row what an absent attribute contributes.
+
+    ``apply_rules`` runs the plan instead of re-deriving the same facts from the rows on every
+    call.  The rows stay the single source of truth (and render the documentation); a plan holds
+    only what follows from them.  Steps keep the table's order, so attributes and diagnostics
+    come out in the same order as row-by-row interpretation.
+    """
+
+    __slots__ = ("fixed", "inert", "known", "rules", "steps")
+
+    def __init__(self, rules: tuple[AttributeRule, ...]) -> None:
+        self.rules = rules
+        self.known = frozenset(row.source for row in rules)
+        # Attributes that do nothing here when stated: the verb's translator handles them (custom rows).
+        self.inert = frozenset(row.source for row in rules if row.custom and not row.requires)
+        self.fixed: dict[frozenset[str], tuple[dict[str, str], dict[str, Any]] | None] = {}
+        steps: list[tuple[str, int, AttributeRule, Any, Any]] = []
+        for row in rules:
+            value: Any = None
+            written: Any = None
+            if row.custom:
+                op = _NOTHING
+            elif row.status is Status.UNSUPPORTED:
+                op, value = _UNSUPPORTED, row._absent_unsupported
+            elif isinstance(row.source_default, str):
+                try:
+                    value, text, writes = row._literal_default
+                except ValueError:
+                    op = _BROKEN
+                else:
+                    op, written = _LITERAL, ({target: text for target in row.targets} if writes else None)
+            elif row.source_default is None:
+                op = _NOTHING
+            else:
+                op = _CONTEXT
+            steps.append((row.source, op, row, value, written))
+        self.steps = tuple(steps)
+
+    def fixed_result(self, attributes: Mapping[str, Raw],
+                     conditions: frozenset[str] = frozenset()) -> RuleResult | None:
+        """``absent_result`` when every stated attribute is inert (the engine would do nothing with it)."""
+        if attributes and not attributes.keys() <= self.inert:
+            return None
+        return self.absent_result(conditions)
+
+    def is_silent(self, names: Iterable[str], conditions: frozenset[str] = frozenset()) -> bool:
+        """Whether an element stating only ``names`` gets no attribute, value or diagnostic from this table."""
+        if not self.inert.issuperset(names):
+            return False
+        fixed = self.fixed.get(conditions, _ABSENT)
+        if fixed is _ABSENT:
+            fixed = self.fixed[conditions] = self._absent(conditions)
+        return fixed is not None and not fixed[0] and not fixed[1]
+
+    def absent_result(self, conditions: frozenset[str] = frozenset()) -> RuleResult | None:
+        """The result for an element that states no attribute, when it is the same on every call.
+
+        None when the table has per-call work even then (a default from the context, a BXM013 for
+        a lost default).  The result is a fresh copy: callers may change it.
+        """
+        fixed = self.fixed.get(conditions, _ABSENT)
+        if fixed is _ABSENT:
+            fixed = self.fixed[conditions] = self._absent(conditions)
+        if fixed is None:
+            return None
+        return RuleResult(dict(fixed[0]), dict(fixed[1]), set())
+
+    def _absent(self, conditions: frozenset[str]) -> tuple[dict[str, str], dict[str, Any]] | None:
+        out: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        for source, op, row, value, written in self.steps:  # apply_rules' absent branch, on no attribute
+            if op == _LITERAL:
+                values[source] = value
+                if written and not (row.requires and row.requires not in conditions):
+                    out.update(written)
+            elif op == _UNSUPPORTED:
+                if value is not None:
+                    return None
+            elif op != _NOTHING:
+                return None
+        return out, values
+
+
+_PLANS: dict[int, TablePlan] = {}
+_MAX_PLANS = 256  # tables are module constants; a caller building tables per call must not grow this forever
+
+
+def plan_for(rules: Iterable[AttributeRule]) -> TablePlan:
+    """The compiled plan of a table: tuples (every table) are compiled once and kept."""
+    if type(rules) is tuple:
+        plan = _PLANS.get(id(rules))
+        if plan is None or plan.rules is not rules:  # a plan keeps its table alive, so ids are not reused
+            if len(_PLANS) >= _MAX_PLANS:
+                _PLANS.clear()
+            plan = _PLANS[id(rules)] = TablePlan(rules)
+        return plan
+    return TablePlan(tuple(rules))
+
 
 def apply_rules(rules: Iterable[AttributeRule], attributes: Mapping[str, Raw], ctx: RuleContext,
                 *, extra_known: Iterable[str] = ()) -> RuleResult:
     """Map one element's source attributes through ``rules``."""
+    plan = plan_for(rules)
+    fixed = plan.fixed_result(attributes, ctx.conditions)
+    if fixed is not None:
+        return fixed
     out: dict[str, str] = {}
     values: dict[str, Any] = {}
     explicit: set[str] = set()
-    rows = tuple(rules)
-    known = {row.source for row in rows} | set(extra_known)
+    known = plan.known.union(extra_known) if extra_known else plan.known
     for name in attributes:
         if name not in known:
             _unknown(name, attributes[name], ctx)
 
-    for row in rows:
-        raw = attributes.get(row.source, _ABSENT)
-        if raw is None:  # JSON null means "unset" in every client we accept
-            raw = _ABSENT
-        if raw is not _ABSENT and row.requires and row.requires not in ctx.conditions:
-            ctx.diagnostics.add("BXM109", f"<{ctx.verb}> {row.source}={_show(raw)} is ignored: "
-                                f"it applies only to {row.requires} input", ctx.line,
-                                field=ctx.field_prefix + row.source)
+    conditions = ctx.conditions
+    get = attributes.get
+    for source, op, row, value, written in plan.steps:
+        raw = get(source)  # absent, or JSON null ("unset" in every client we accept)
+        if raw is None:
+            if op == _LITERAL:
+                values[source] = value
+                if written and not (row.requires and row.requires not in conditions):
+                    out.update(written)
+            elif op == _UNSUPPORTED:
+                if value is not None:
+                    ctx.diagnostics.add("BXM013", f"<{ctx.verb}> {value} dropped: {row.note}", _at(ctx),
+                                        field=ctx.field_prefix + source)
+            elif op == _CONTEXT:
+                _absent_from_context(row, ctx, values, out, conditions)
+            elif op == _BROKEN:
+                row._literal_default  # noqa: B018 - raises the row's ValueError, as interpretation does
+            continue
+        if row.requires and row.requires not in conditions:
+            ctx.diagnostics.add("BXM109", f"<{ctx.verb}> {source}={_show(raw)} is ignored: "
+                                f"it applies only to {row.requires} input", _at(ctx),
+                                field=ctx.field_prefix + source)
             continue
         if row.custom:
             continue
-        if row.status is Status.UNSUPPORTED:
+        if op == _UNSUPPORTED:
             _unsupported(row, raw, ctx)
             continue
-        if raw is _ABSENT:
-            if isinstance(row.source_default, str):
-                value, written, writes = row._literal_default
-                values[row.source] = value
-                if writes and not (row.requires and row.requires not in ctx.conditions):
-                    for target in row.targets:
-                        out[target] = written
-                continue
-            default = _resolve(row.source_default, ctx, values)
-            if default is None:
-                continue
-            value = row.kind.parse(default) if isinstance(default, str) else default
-            values[row.source] = value
-            if row.requires and row.requires not in ctx.conditions:
-                continue
-            written = row.kind.format(value)
-            if _writes_default(row, written):
-                for target in row.targets:
-                    out[target] = written
-            continue
-
-        explicit.add(row.source)
+        explicit.add(source)
         value = _checked(row, raw, ctx, values)
         if value is _ABSENT:
             continue
-        values[row.source] = value
-        written = row.kind.format(value)
-        if written == "" and not row.write_empty:
+        values[source] = value
+        text = row.kind.format(value)
+        if text == "" and not row.write_empty:
             continue
-        if not row.state_explicit and written == row.target_default:
+        if not row.state_explicit and text == row.target_default:
             continue
         for target in row.targets:
-            out[target] = written
+            out[target] = text
     return RuleResult(out, values, explicit)
+
+
+def _absent_from_context(row: AttributeRule, ctx: RuleContext, values: dict[str, Any], out: dict[str, str],
+                         conditions: frozenset[str]) -> None:
+    """An absent attribute whose default comes from the context or an earlier attribute."""
+    default = _resolve(row.source_default, ctx, values)
+    if default is None:
+        return
+    value = row.kind.parse(default) if isinstance(default, str) else default
+    values[row.source] = value
+    if row.requires and row.requires not in conditions:
+        return
+    written = row.kind.format(value)
+    if _writes_default(row, written):
+        for target in row.targets:
+            out[target] = written
 
 
 def _writes_default(row: AttributeRule, written: str) -> bool:
@@ -396,11 +538,38 @@ def _writes_default(row: AttributeRule, written: str) -> bool:
 
 
 def _unsupported(row: AttributeRule, raw: Raw, ctx: RuleContext) -> None:
-    """Warn when the source's effective value differs from what the target does without it."""
-    what = row._absent_unsupported if raw is _ABSENT else _unsupported_what(row, raw)
-    if what is not None:
-        ctx.diagnostics.add("BXM013", f"<{ctx.verb}> {what} dropped: {row.note}", ctx.line,
+    """Name every unsupported attribute: BXM013 when its behaviour is lost, BXM017 when it had none.
+
+    An absent attribute is reported only when its source default behaves differently from the target.
+    A stated one is always reported: BXM013 (warning) when the value changes the call, BXM017 (info)
+    when it is what the target does anyway (``playBeep="false"``), so nothing disappears unreported.
+    A row whose invalid values the source refused (``Action.REJECT``) is still validated.
+    """
+    if raw is _ABSENT:
+        what = row._absent_unsupported
+        if what is not None:
+            ctx.diagnostics.add("BXM013", f"<{ctx.verb}> {what} dropped: {row.note}", _at(ctx),
+                                field=ctx.field_prefix + row.source)
+        return
+    if row.on_invalid is Action.REJECT:
+        _reject_invalid(row, raw, ctx)
+    what = _unsupported_what(row, raw)
+    if what is None:
+        ctx.diagnostics.add("BXM017", f"<{ctx.verb}> {row.source}={_show(raw)} dropped without effect (it is what "
+                            f"BXML does anyway): {row.note}", _at(ctx), field=ctx.field_prefix + row.source)
+    else:
+        ctx.diagnostics.add("BXM013", f"<{ctx.verb}> {what} dropped: {row.note}", _at(ctx),
                             field=ctx.field_prefix + row.source)
+
+
+def _reject_invalid(row: AttributeRule, raw: Raw, ctx: RuleContext) -> None:
+    """Raise ``RuleViolation`` for a value the source refused, even on a row the target cannot express."""
+    try:
+        value = row.kind.parse(raw)
+        if row.valid is not None and isinstance(value, int | float) and not row.valid.contains(value):
+            raise ValueError(f"outside {row.valid}")
+    except ValueError as exc:
+        raise RuleViolation(ctx.field_prefix + row.source, str(exc)) from None
 
 
 def _unsupported_what(row: AttributeRule, raw: Raw | object) -> str | None:
@@ -415,36 +584,49 @@ def _unsupported_what(row: AttributeRule, raw: Raw | object) -> str | None:
     if effective is None or isinstance(effective, ContextValue):
         return None
     shown = _show(effective)
-    if row.target_default is not None and shown.strip('"').lower() == row.target_default.lower():
+    if row.target_default is not None and _same_value(row, effective, shown, row.target_default):
         return None
     return f"{row.source}={shown}" if stated else f"{row.source} (default {shown})"
 
 
+def _same_value(row: AttributeRule, value: Raw, shown: str, target_default: str) -> bool:
+    """Whether ``value`` is what the target does anyway: the same text (any case), or the same number."""
+    if shown.strip('"').lower() == target_default.lower():
+        return True
+    if isinstance(row.kind, Number):  # 0.0 and "0" are the same volume
+        try:
+            return row.kind.parse(value) == row.kind.parse(target_default)
+        except ValueError:
+            return False
+    return False
+
+
 def _checked(row: AttributeRule, raw: Raw, ctx: RuleContext, values: Mapping[str, Any]) -> Any:
-    where = f"<{ctx.verb}> {row.source}={_show(raw)}"
-    fld = ctx.field_prefix + row.source
     try:
         value = row.kind.parse(raw)
         if row.valid is not None and isinstance(value, int | float) and not row.valid.contains(value):
             raise ValueError(f"outside {row.valid}")
     except ValueError as exc:
-        return _invalid(row, str(exc), where, fld, ctx, values)
+        return _invalid(row, str(exc), raw, ctx, values)
     if row.target_range is not None and isinstance(value, int | float) and not row.target_range.contains(value):
+        fld = ctx.field_prefix + row.source
         if row.on_out_of_range is Action.REJECT:
             raise RuleViolation(fld, f"{_show(raw)} is outside {row.target_range}")
         if row.on_out_of_range is Action.CLAMP:
             clamped = row.target_range.clamp(value)
             clamped = int(clamped) if clamped == int(clamped) else clamped
             targets = "/".join(row.targets)
-            ctx.diagnostics.add("BXM015", f"{where} is outside BXML's {targets} range {row.target_range}; "
-                                f"using {row.kind.format(clamped)}", ctx.line, field=fld)
+            ctx.diagnostics.add("BXM015", f"<{ctx.verb}> {row.source}={_show(raw)} is outside BXML's {targets} "
+                                f"range {row.target_range}; using {row.kind.format(clamped)}", _at(ctx), field=fld)
             return clamped
-        return _invalid(row, f"outside {row.target_range}", where, fld, ctx, values, action=row.on_out_of_range)
+        return _invalid(row, f"outside {row.target_range}", raw, ctx, values, action=row.on_out_of_range)
     return value
 
 
-def _invalid(row: AttributeRule, reason: str, where: str, fld: str, ctx: RuleContext,
+def _invalid(row: AttributeRule, reason: str, raw: Raw, ctx: RuleContext,
              values: Mapping[str, Any], action: Action | None = None) -> Any:
+    where = f"<{ctx.verb}> {row.source}={_show(raw)}"
+    fld = ctx.field_prefix + row.source
     action = action or row.on_invalid
     if action is Action.REJECT:
         raise RuleViolation(fld, reason)
@@ -454,11 +636,11 @@ def _invalid(row: AttributeRule, reason: str, where: str, fld: str, ctx: RuleCon
             value = row.kind.parse(default) if isinstance(default, str) else default
             shown = row.kind.format(value) or '""'
             ctx.diagnostics.add("BXM014", f"{where} is invalid ({reason}); using the default {shown} "
-                                "as the source platform does", ctx.line, field=fld)
+                                "as the source platform does", _at(ctx), field=fld)
             return value
     ctx.diagnostics.add("BXM016", f"{where} is invalid ({reason}); attribute left out"
                         + (f", so BXML's default {row.target_default} applies" if row.target_default else ""),
-                        ctx.line, field=fld)
+                        _at(ctx), field=fld)
     return _ABSENT
 
 
@@ -466,7 +648,7 @@ def _unknown(name: str, raw: Raw, ctx: RuleContext) -> None:
     if ctx.unknown_code is None:
         raise RuleViolation(ctx.field_prefix + name, "unknown field")
     ctx.diagnostics.add(ctx.unknown_code, f"<{ctx.verb}> has no attribute {name!r}; dropped "
-                        f"({name}={_show(raw)})", ctx.line, field=ctx.field_prefix + name)
+                        f"({name}={_show(raw)})", _at(ctx), field=ctx.field_prefix + name)
 
 
 def _resolve(default: str | ContextValue | None, ctx: RuleContext, values: Mapping[str, Any]) -> Any:

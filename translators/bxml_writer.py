@@ -19,12 +19,23 @@ _LITERAL = frozenset({"SpeakSentence", "PlayAudio", "PhoneNumber", "SipUri", "Co
 
 
 def element(tag: str, attributes: Mapping[str, str] | None = None, text: str | None = None) -> etree._Element:
-    node = etree.Element(tag)
-    for name, value in (attributes or {}).items():
-        node.set(name, value)
+    """A new element; ``attributes`` are set in their order."""
+    if isinstance(attributes, dict):  # one call; lxml keeps a dict's order (it sorts other mappings)
+        node = etree.Element(tag, attributes)
+    else:
+        node = etree.Element(tag)
+        for name, value in (attributes or {}).items():
+            node.set(name, value)
     if text is not None:
         node.text = text
     return node
+
+
+_PADS = tuple("\n" + "  " * level for level in range(16))
+
+
+def _pad(level: int) -> str:
+    return _PADS[level] if level < len(_PADS) else "\n" + "  " * level
 
 
 def _indent(node: etree._Element, level: int) -> None:
@@ -33,12 +44,13 @@ def _indent(node: etree._Element, level: int) -> None:
     tag = node.tag
     if tag in _LITERAL or not isinstance(tag, str):
         return
-    pad = "\n" + "  " * (level + 1)
+    pad = _pad(level + 1)
     node.text = pad
     for child in node:
-        _indent(child, level + 1)
+        if len(child):
+            _indent(child, level + 1)
         child.tail = pad
-    child.tail = "\n" + "  " * level  # the last child closes the parent's indentation
+    child.tail = _pad(level)  # the last child closes the parent's indentation
 
 
 def serialize(root: etree._Element) -> str:

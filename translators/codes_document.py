@@ -95,4 +95,12 @@ RULES: tuple[Rule, ...] = (
          "The verb without that attribute.",
          "Fix the value.",
          '<Gather numDigits="-1"/>'),
+    Rule("BXM017", "attribute-without-effect", I,
+         "A known source attribute that BXML lacks, stated with the value BXML behaves like anyway "
+         "(`playBeep=\"false\"` on `<Record>`, `answerOnBridge=\"false\"` on `<Dial>`, `beep=\"false\"` on "
+         "`<Conference>`, `enhanced=\"false\"` on `<Gather>` ...).",
+         "Nothing changes for the caller; the attribute is named so that no attribute disappears unreported.",
+         "The verb without that attribute.",
+         "Nothing; remove the attribute to silence the note.",
+         '<Record playBeep="false"/>'),
 )

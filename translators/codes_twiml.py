@@ -161,10 +161,11 @@ RULES: tuple[Rule, ...] = (
          "Pass `document_url` / `--base-url`, or give the Record an explicit `action`.",
          "<Record/>"),
     Rule("BXM307", "stream-incomplete", E,
-         "A `<Stream>` without the URL (start) or name (stop) BXML needs.",
-         "BXML `<StartStream>` requires `destination`; `<StopStream>` requires `name`.",
+         "A `<Stream>` without the URL (start) or name (stop) BXML needs, or whose `url` is not a `wss://` URL.",
+         "BXML `<StartStream>` requires a `wss://` `destination` (Twilio accepts only `wss://` too, so such a "
+         "stream never ran); `<StopStream>` requires `name`.",
          "Nothing for that stream.",
-         "Add `url` to `<Start><Stream>`, `name` to `<Stop><Stream>` (and the same name on the start).",
+         "Give `<Start><Stream>` a `wss://` `url`, `<Stop><Stream>` a `name` (and the same name on the start).",
          "<Stop><Stream/></Stop>"),
     Rule("BXM308", "stream-too-many-parameters", W,
          "A `<Stream>` with more than 12 `<Parameter>` children.",
@@ -173,13 +174,6 @@ RULES: tuple[Rule, ...] = (
          "Merge parameters.",
          ""),
     # -- added later (codes are appended, never renumbered) ---------------------
-    Rule("BXM110", "gather-attribute-no-effect", I,
-         "A `<Gather>` attribute BXML lacks, stated with the value Bandwidth behaves like anyway "
-         "(`enhanced=\"false\"`, `bargeIn=\"true\"`).",
-         "Nothing changes for the caller; the attribute is named so that no attribute disappears unreported.",
-         "The Gather without that attribute.",
-         "Remove the attribute.",
-         "<Gather bargeIn=\"true\"/>"),
     Rule("BXM309", "dial-target-empty", W,
          "A `<Number>` or `<Sip>` noun with no number or URI (often an empty template variable).",
          "Twilio cannot ring it; BXML `<PhoneNumber>`/`<SipUri>` require the number or URI.",

@@ -24,7 +24,7 @@ from translators import codes_callbacks, codes_catapult, codes_document, codes_t
 from translators.diagnostic_rule import Rule, Severity
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Diagnostic:
     """One finding of a translation.  ``line`` is the 1-based source line, if known."""
 
@@ -34,6 +34,12 @@ class Diagnostic:
     line: int | None = None
     column: int | None = None
     field: str | None = None
+
+    def __init__(self, code: str, severity: str, message: str, line: int | None = None,
+                 column: int | None = None, field: str | None = None) -> None:
+        # Frozen: fields are set once, here (twice as fast as the generated per-field __setattr__).
+        self.__dict__.update(code=code, severity=severity, message=message, line=line, column=column,
+                             field=field)
 
     @property
     def name(self) -> str:
@@ -88,6 +94,9 @@ def lookup(code_or_name: str) -> Rule:
     raise KeyError(f"no diagnostic {code_or_name!r}")
 
 
+_SEVERITY: dict[str, str] = {code: entry.severity.value for code, entry in RULES.items()}
+
+
 class Diagnostics:
     """Collects the diagnostics of one translation (a per-call object, never module state)."""
 
@@ -96,7 +105,10 @@ class Diagnostics:
 
     def add(self, code: str, message: str, line: int | None = None, *,
             column: int | None = None, field: str | None = None) -> Diagnostic:
-        diagnostic = Diagnostic(code, rule(code).severity.value, message, line, column, field)
+        severity = _SEVERITY.get(code)
+        if severity is None:
+            severity = rule(code).severity.value  # raises for an unregistered code
+        diagnostic = Diagnostic(code, severity, message, line, column, field)
         self.items.append(diagnostic)
         return diagnostic
 

@@ -8,8 +8,10 @@ document with a DOCTYPE or entity declaration is refused outright.  Inputs over
 
 from __future__ import annotations
 
+import codecs
 import re
 import threading
+from functools import lru_cache
 
 from lxml import etree
 
@@ -19,8 +21,21 @@ from translators.errors import TranslationError
 MAX_INPUT_BYTES = 1024 * 1024  # 1 MiB
 
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DOCTYPE_TEXT = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+# Byte-order marks and, without one, the first bytes of "<" / "<?" in each wide encoding (XML 1.0 appendix F).
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+_WIDE_SIGNATURES: tuple[tuple[bytes, str, int], ...] = (
+    (b"\x00\x00\xfe\xff", "utf-32-be", 4), (b"\xff\xfe\x00\x00", "utf-32-le", 4),
+    (b"\xfe\xff", "utf-16-be", 2), (b"\xff\xfe", "utf-16-le", 2),
+    (b"\x00\x00\x00<", "utf-32-be", 0), (b"<\x00\x00\x00", "utf-32-le", 0),
+    (b"\x00<", "utf-16-be", 0), (b"<\x00", "utf-16-le", 0),
+)
+_DECLARED_ENCODING = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([^\"'<>]*)[\"']")
+# Declared encodings in which the bytes "<!DOCTYPE" are the only way to write it: the byte scan is enough.
+_ASCII_TRANSPARENT = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"})
 # A prefixed tag (`<amazon:effect`) or attribute (`amazon:max-duration="2s"`): group 1 is the prefix.
 _PREFIXED_TAG = re.compile(rb"(?:</?|\s(?=[A-Za-z_][\w.-]*:[A-Za-z_][\w.-]*\s*=))([A-Za-z_][\w.-]*):[A-Za-z_]")
+_PREFIX_HINT = re.compile(rb":[A-Za-z_]")  # every prefixed name has one: most documents have none
 _ROOT_START = re.compile(rb"<([A-Za-z_][\w.-]*)(?=[\s/>])")
 # Namespace given to prefixes a document uses without declaring (Twilio accepts `<amazon:effect>`).
 UNDECLARED_NS = "urn:bxml-migrate:undeclared:"
@@ -31,6 +46,8 @@ def _declare_prefixes(data: bytes) -> bytes:
 
     The declaration is inserted on the root's own line, so line numbers stay true.
     """
+    if _PREFIX_HINT.search(data) is None:
+        return data
     prefixes = {m.group(1) for m in _PREFIXED_TAG.finditer(data)} - {b"xml", b"xmlns"}
     prefixes = {p for p in prefixes if b"xmlns:" + p + b"=" not in data}
     if not prefixes:
@@ -91,8 +108,70 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
+@lru_cache(maxsize=64)
+def _codec_name(label: str) -> str:
+    """Python's name for a declared encoding ("" when Python has no such codec)."""
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return ""
+
+
+def _text_position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _refuse_declarations(data: bytes, sniff: bool) -> None:
+    """Raise BXM003 for a DOCTYPE or entity declaration, in whatever encoding the parser will read.
+
+    ``sniff``: the bytes are decoded by their byte-order mark or declaration (not ``str`` input,
+    which the parser reads as UTF-8).  UTF-16/32 documents (mark or first bytes) and documents
+    declaring an encoding other than UTF-8/ASCII/Latin-1 are decoded and scanned as text (UTF-7 can
+    write ``<`` as ``+ADw-``); the position is then in characters.  A declared encoding Python cannot
+    decode cannot be scanned, so it is refused (BXM001) rather than trusted.
+    """
+    found = _DOCTYPE.search(data) if b"<!" in data else None
+    if found:
+        line, column = _position(data, found.start())
+        raise _fail("BXM003", "DOCTYPE and entity declarations are not allowed", line, column)
+    if not sniff:
+        return
+    encoding, skip, label, label_at = "", 0, "", 0
+    # Every wide signature starts with NUL, 0xFE or 0xFF, or has NUL second: look only then.
+    if data[:1] in (b"\x00", b"\xfe", b"\xff") or data[1:2] == b"\x00":
+        for signature, name, length in _WIDE_SIGNATURES:
+            if data.startswith(signature):
+                encoding, skip = name, length
+                break
+    if not encoding:
+        declared = _DECLARED_ENCODING.match(data)
+        if declared is None:
+            return
+        label, label_at = declared.group(1).decode("ascii", "replace").strip(), declared.start(1)
+        encoding = _codec_name(label)
+        if encoding in _ASCII_TRANSPARENT:
+            return
+    try:
+        text = data[skip:].decode(encoding, errors="replace")
+    except LookupError:  # unknown, or a codec that is not a text encoding ("base64", "rot13")
+        line, column = _position(data, label_at)
+        raise _fail("BXM001", f"unsupported encoding {label!r}", line, column) from None
+    match = _DOCTYPE_TEXT.search(text)
+    if match:
+        line, column = _text_position(text, match.start())
+        raise _fail("BXM003", f"DOCTYPE and entity declarations are not allowed ({encoding} document)", line, column)
+
+
 def parse_untrusted(source: str | bytes, *, max_bytes: int = MAX_INPUT_BYTES) -> etree._Element:
     """Parse ``source`` into an element tree, refusing anything unsafe or malformed."""
+    return parse_with_encoding(source, max_bytes=max_bytes)[0]
+
+
+def parse_with_encoding(source: str | bytes, *,
+                        max_bytes: int = MAX_INPUT_BYTES) -> tuple[etree._Element, str | None]:
+    """``parse_untrusted``, and the encoding the parser decoded the document with."""
     if isinstance(source, str):
         data, encoding = source.encode("utf-8"), "utf-8"
     elif isinstance(source, bytes | bytearray | memoryview):
@@ -102,10 +181,7 @@ def parse_untrusted(source: str | bytes, *, max_bytes: int = MAX_INPUT_BYTES) ->
     if len(data) > max_bytes:
         raise _fail("BXM004", f"input is {len(data)} bytes, over the {max_bytes}-byte limit (the position is "
                     "where the limit is passed)", *_position(data, max_bytes))
-    found = _DOCTYPE.search(data)
-    if found:
-        line, column = _position(data, found.start())
-        raise _fail("BXM003", "DOCTYPE and entity declarations are not allowed", line, column)
+    _refuse_declarations(data, sniff=encoding is None)
     if not data.strip():
         raise _fail("BXM001", "the document is empty", 1, 1)
     data = _declare_prefixes(data)
@@ -118,6 +194,7 @@ def parse_untrusted(source: str | bytes, *, max_bytes: int = MAX_INPUT_BYTES) ->
         raise _fail("BXM001", message, line, column) from None
     except ValueError as exc:  # e.g. unsupported encoding
         raise _fail("BXM001", str(exc), 1, 1) from None
-    if root.getroottree().docinfo.doctype:
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype:
         raise _fail("BXM003", "DOCTYPE declarations are not allowed", 1, 1)
-    return root
+    return root, docinfo.encoding

@@ -20,12 +20,12 @@ def redirect(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
     if not url:
         ctx.add("BXM303", "<Redirect> has no URL; left out (Twilio would fail the call here)", node)
         return []
-    ctx.callback_urls.append(("redirectUrl", url, ctx.line(node)))
+    ctx.callback_urls.append(("redirectUrl", url, node))
     return [element("Redirect", {"redirectUrl": url, **result.attributes})]
 
 
 def hangup(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
-    ctx.attributes(tables.HANGUP, node)
+    ctx.check(tables.HANGUP, node)
     return [element("Hangup")]
 
 
@@ -33,7 +33,7 @@ _REJECT_TONES = {"rejected": "not-in-service", "busy": "busy"}
 
 
 def reject(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
-    ctx.attributes(tables.REJECT, node)
+    ctx.check(tables.REJECT, node)
     raw = node.get("reason")
     reason = "rejected"
     if raw is not None:
@@ -69,7 +69,7 @@ def dial(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
         if len(conferences) > 1 or len(nouns) > 1 or stray_text(node):
             ctx.add("BXM302", "<Dial> with <Conference> must hold that one noun; only the first conference is "
                     "translated", node)
-        ctx.attributes(tables.DIAL_CONFERENCE, node)
+        ctx.check(tables.DIAL_CONFERENCE, node)
         return [_conference(conferences[0], ctx)]
 
     result = ctx.attributes(tables.DIAL, node)

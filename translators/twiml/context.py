@@ -10,7 +10,7 @@ from typing import Any
 
 from lxml import etree
 
-from translators.attribute_rules import AttributeRule, RuleContext, RuleResult, apply_rules
+from translators.attribute_rules import AttributeRule, RuleContext, RuleResult, apply_rules, plan_for
 from translators.diagnostics import Diagnostics
 
 # BXML attributes that make Bandwidth call the app (BXM007 lists them).
@@ -34,10 +34,16 @@ def _start_tag(name: str) -> re.Pattern[str]:
 class TwimlContext:
     document_url: str | None
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
-    callback_urls: list[tuple[str, str, int | None]] = field(default_factory=list)
+    # (BXML attribute, URL, the source element): the element's line is looked up only for BXM007
+    callback_urls: list[tuple[str, str, etree._Element]] = field(default_factory=list)
     source: str | bytes | None = None  # the source document, to place multi-line start tags
     encoding: str | None = None  # how the parser decoded ``source`` when it is bytes
     _lines: list[str] | None = field(default=None, init=False, repr=False)
+    _found: dict[tuple[int, str], int] = field(default_factory=dict, init=False, repr=False)
+    _values: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._values = {"document_url": self.document_url}
 
     @property
     def source_lines(self) -> list[str]:
@@ -52,15 +58,23 @@ class TwimlContext:
         libxml2 reports the line where a start tag *ends*, so a ``<Gather`` whose attributes
         run over several lines would be reported at its last attribute.  Attribute values
         cannot contain ``<``, so the start tag begins on the nearest line above (or at) that
-        one holding ``<name``.
+        one holding ``<name``.  Computed only when a diagnostic needs it; the answer depends
+        only on the end line and the name, so it is kept per (line, name).
         """
-        end = line_of(node)
-        if node is None or end is None or self.source is None:
+        end = node.sourceline if node is not None else None
+        if end is None or self.source is None:
             return end
+        name = local_name(node)
+        key = (end, name)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._start_line(end, name)
+        return found
+
+    def _start_line(self, end: int, name: str) -> int:
         lines = self.source_lines
         if end > len(lines):
             return end
-        name = local_name(node)
         if "<" + name in lines[end - 1]:  # the common case: the start tag is on one line
             return end
         pattern = _start_tag(name)
@@ -73,30 +87,36 @@ class TwimlContext:
             field_name: str | None = None, line: int | None = None) -> None:
         self.diagnostics.add(code, message, line if node is None else self.line(node), field=field_name)
 
+    def check(self, rows: tuple[AttributeRule, ...], node: etree._Element) -> None:
+        """Apply a table whose result the verb does not use: only its diagnostics matter."""
+        if not plan_for(rows).is_silent(node.keys()):
+            self.attributes(rows, node)
+
     def attributes(self, rows: tuple[AttributeRule, ...], node: etree._Element, *,
                    attributes: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                    conditions: frozenset[str] = frozenset(), extra_known: tuple[str, ...] = ()) -> RuleResult:
-        """Apply a mapping table to ``node``'s attributes (or prepared ``attributes``); note callback URLs."""
-        rule_ctx = RuleContext(self.diagnostics, local_name(node), self.line(node),
-                               values={"document_url": self.document_url, **(values or {})},
-                               conditions=conditions)
-        source = dict(node.attrib) if attributes is None else dict(attributes)
-        result = apply_rules(rows, source, rule_ctx, extra_known=extra_known)
+        """Apply a mapping table to ``node``'s attributes (or prepared ``attributes``); note callback URLs.
+
+        ``attributes`` is only read.  The element's line is computed only if a diagnostic needs it.
+        """
+        source = dict(node.items()) if attributes is None else attributes
+        result = plan_for(rows).fixed_result(source, conditions)
+        if result is None:
+            rule_ctx = RuleContext(self.diagnostics, local_name(node),
+                                   values=self._values if values is None else {**self._values, **values},
+                                   conditions=conditions, locate=lambda: self.line(node))
+            result = apply_rules(rows, source, rule_ctx, extra_known=extra_known)
         for name, value in result.attributes.items():
             if name in CALLBACK_ATTRIBUTES:
-                self.callback_urls.append((name, value, self.line(node)))
+                self.callback_urls.append((name, value, node))
         return result
-
-
-def line_of(node: etree._Element | None) -> int | None:
-    return getattr(node, "sourceline", None) if node is not None else None
 
 
 def local_name(node: etree._Element) -> str:
     tag = node.tag
-    if not isinstance(tag, str):
+    if type(tag) is not str:  # comments and processing instructions have a function as tag
         return ""
-    return tag.rsplit("}", 1)[-1]
+    return tag if tag[0] != "{" else tag.rpartition("}")[2]
 
 
 def element_children(node: etree._Element) -> list[etree._Element]:

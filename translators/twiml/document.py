@@ -10,7 +10,7 @@ from lxml import etree
 from translators.bxml_writer import MAX_BXML_BYTES, byte_size, element, serialize
 from translators.diagnostics import Diagnostic
 from translators.errors import TranslationError
-from translators.safe_xml import parse_untrusted
+from translators.safe_xml import parse_with_encoding
 from translators.translation import Translation
 from translators.twiml import calls, gather, speech, streams
 from translators.twiml.context import TwimlContext, local_name, stray_text
@@ -42,11 +42,23 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def _has_stray_text(node: etree._Element) -> bool:
+    """Whether ``stray_text(node)`` is not empty, without building it."""
+    text = node.text
+    if text and not text.isspace():
+        return True
+    for child in node:
+        tail = child.tail
+        if tail and not tail.isspace():
+            return True
+    return False
+
+
 def _verb(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
     name = local_name(node)
     handler = HANDLERS.get(name)
     if handler is not None:
-        if name not in TEXT_VERBS and stray_text(node):
+        if name not in TEXT_VERBS and _has_stray_text(node):
             ctx.add("BXM006", f"text directly inside <{name}> is ignored: {stray_text(node)[:40]!r}", node)
         return handler(node, ctx)
     row = VERB_ROWS.get(name)
@@ -68,9 +80,8 @@ def _column(lines: list[str], line: int | None) -> int | None:
 
 
 def translate(source: str | bytes, document_url: str | None) -> Translation:
-    root = parse_untrusted(source)
-    ctx = TwimlContext(document_url=document_url, source=source,
-                       encoding=root.getroottree().docinfo.encoding)
+    root, encoding = parse_with_encoding(source)
+    ctx = TwimlContext(document_url=document_url, source=source, encoding=encoding)
     if local_name(root) != "Response" or root.tag != "Response":
         line = ctx.line(root)
         ctx.diagnostics.add("BXM002", f"the root element is <{root.tag}>, not <Response>", line,
@@ -78,7 +89,7 @@ def translate(source: str | bytes, document_url: str | None) -> Translation:
         raise TranslationError(ctx.diagnostics.items)
     for attribute in root.attrib:
         ctx.add("BXM012", f"<Response> has no attribute {attribute!r}; dropped", root, field_name=attribute)
-    if stray_text(root):
+    if _has_stray_text(root):
         ctx.add("BXM006", f"text directly inside <Response> is ignored: {stray_text(root)[:40]!r}", root)
 
     response = element("Response")
@@ -88,16 +99,15 @@ def translate(source: str | bytes, document_url: str | None) -> Translation:
             continue
         if not isinstance(child.tag, str):
             continue
-        for out in _verb(child, ctx):
-            response.append(out)
+        response.extend(_verb(child, ctx))
 
     if ctx.callback_urls:
         names = sorted({name for name, _, _ in ctx.callback_urls})
         ctx.add("BXM007", f"{len(ctx.callback_urls)} callback URL(s) ({', '.join(names)}) will receive Bandwidth "
-                "v2 JSON events instead of Twilio form parameters", line=ctx.callback_urls[0][2])
+                "v2 JSON events instead of Twilio form parameters", ctx.callback_urls[0][2])
     document = serialize(response)
-    size = byte_size(document)
-    if size > MAX_BXML_BYTES:
+    # A character is at most 4 bytes in UTF-8: a short document cannot pass the limit (no need to encode it).
+    if len(document) * 4 > MAX_BXML_BYTES and (size := byte_size(document)) > MAX_BXML_BYTES:
         ctx.add("BXM005", f"the BXML is {size} bytes; Bandwidth accepts at most {MAX_BXML_BYTES}", root)
     return Translation(bxml=document, diagnostics=sorted(ctx.diagnostics.items, key=_order))
 

@@ -7,25 +7,33 @@ digits go to the current document; nested prompts are cut at BXML's 20-verb limi
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from lxml import etree
 
-from translators.attribute_rules import Boolean, Status
+from translators.attribute_rules import Boolean
 from translators.bxml_writer import element
 from translators.twiml import speech, tables
 from translators.twiml.context import TwimlContext, element_children, local_name
 
 MAX_NESTED = 20  # BXML: at most 20 verbs nested in <Gather> (repeatCount 1)
+_SPEECH_ROWS = frozenset(row.source for row in tables.GATHER if row.requires == "speech")
+_BOOLEAN = Boolean()
 
 
-def _conditions(node: etree._Element) -> frozenset[str]:
-    raw = node.get("input")
+_NO_CONDITIONS: frozenset[str] = frozenset()
+
+
+@lru_cache(maxsize=64)
+def _conditions(raw: str | None) -> frozenset[str]:
+    """The table conditions of an ``input`` value (the GATHER table parses and reports it too)."""
     if raw is None:
-        return frozenset()
+        return _NO_CONDITIONS
     try:
         value = tables.INPUT_KIND.parse(raw)
     except ValueError:
-        return frozenset()  # the table reports it and falls back to dtmf
-    return frozenset({"speech"}) if "speech" in value else frozenset()
+        return _NO_CONDITIONS  # the table reports it and falls back to dtmf
+    return frozenset({"speech"}) if "speech" in value else _NO_CONDITIONS
 
 
 def _prepare_speech(node: etree._Element, attributes: dict[str, str], ctx: TwimlContext,
@@ -43,12 +51,11 @@ def _prepare_speech(node: etree._Element, attributes: dict[str, str], ctx: Twiml
                 "own)", node, field_name="speechModel")
 
 
-def _action_on_empty_result(node: etree._Element, ctx: TwimlContext) -> bool:
-    raw = node.get("actionOnEmptyResult")
+def _action_on_empty_result(node: etree._Element, raw: str | None, ctx: TwimlContext) -> bool:
     if raw is None:
         return False
     try:
-        return Boolean().parse(raw)
+        return _BOOLEAN.parse(raw)
     except ValueError:
         ctx.add("BXM014", f'<Gather actionOnEmptyResult="{raw}"> is invalid; using the default false as Twilio '
                 "does", node, field_name="actionOnEmptyResult")
@@ -75,6 +82,10 @@ def _allocate(prompts: list[speech.Prompt], ctx: TwimlContext, gather: etree._El
 
     Copies past the limit are counted, never built (``loop="1000000000"`` costs nothing).
     """
+    if all(prompt.copies == 1 for prompt in prompts):  # no loops (most prompts): the elements as they are
+        nested = [item for prompt in prompts for item in prompt.elements]
+        if len(nested) <= MAX_NESTED:
+            return nested
     fixed = sum(len(p.elements) * p.copies for p in prompts if p.copies is not None)
     endless = [p for p in prompts if p.copies is None]
     spare = max(MAX_NESTED - fixed, 0)
@@ -97,39 +108,27 @@ def _allocate(prompts: list[speech.Prompt], ctx: TwimlContext, gather: etree._El
     return nested[:MAX_NESTED]
 
 
-def _report_no_effect(node: etree._Element, ctx: TwimlContext, before: int) -> None:
-    """Name every stated attribute BXML lacks that the table run left unreported (BXM110).
-
-    The engine stays silent when a stated value is what Bandwidth does anyway
-    (``enhanced="false"``, ``bargeIn="true"``); the issue wants each one named.
-    """
-    reported = {d.field for d in ctx.diagnostics.items[before:]}
-    for row in tables.GATHER:
-        raw = node.get(row.source)
-        if row.status is Status.UNSUPPORTED and raw is not None and row.source not in reported:
-            ctx.add("BXM110", f'<Gather {row.source}="{raw}"> has no BXML attribute; dropped without effect '
-                    f"({row.note})", node, field_name=row.source)
-
-
 def gather(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
-    conditions = _conditions(node)
+    attributes = dict(node.items())
+    conditions = _conditions(attributes.get("input"))
     speech_input = "speech" in conditions
-    attributes = dict(node.attrib)
+    action_on_empty_raw = attributes.get("actionOnEmptyResult")
     _prepare_speech(node, attributes, ctx, speech_input)
-    before = len(ctx.diagnostics.items)
-    result = ctx.attributes(tables.GATHER, node, attributes=attributes, conditions=conditions)
-    _report_no_effect(node, ctx, before)
-    out = dict(result.attributes)
+    out = ctx.attributes(tables.GATHER, node, attributes=attributes, conditions=conditions).attributes
     if speech_input:
-        speech_attributes = sorted(set(out) & {r.source for r in tables.GATHER if r.requires == "speech"})
+        speech_attributes = sorted(_SPEECH_ROWS.intersection(out))
         ctx.add("BXM106", "speech recognition attributes emitted (" + ", ".join(["input", *speech_attributes])
                 + "); Bandwidth must have speech enabled for the account", node)
 
     if "gatherUrl" not in out:
         ctx.add("BXM101", "<Gather> has no action and no document URL is known: Twilio would post the digits "
                 "to this document, BXML without gatherUrl discards them", node, field_name="action")
-    has_following = any(isinstance(sibling.tag, str) for sibling in node.itersiblings())
-    action_on_empty_result = _action_on_empty_result(node, ctx)  # validated even when it cannot matter
+    has_following = False
+    for sibling in node.itersiblings():
+        if isinstance(sibling.tag, str):
+            has_following = True
+            break
+    action_on_empty_result = _action_on_empty_result(node, action_on_empty_raw, ctx)  # validated even if moot
     if "gatherUrl" in out and not action_on_empty_result:
         if has_following:
             ctx.add("BXM102", "on no input Twilio skips the action and runs the verbs after <Gather>; Bandwidth "
@@ -140,6 +139,5 @@ def gather(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
                     node, field_name="actionOnEmptyResult")
 
     bxml = element("Gather", out)
-    for nested in _allocate(_prompts(node, ctx), ctx, node):
-        bxml.append(nested)
+    bxml.extend(_allocate(_prompts(node, ctx), ctx, node))
     return [bxml]

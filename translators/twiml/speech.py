@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 from lxml import etree
@@ -22,7 +21,7 @@ INFINITE_LOOP_COPIES = 20  # copies for loop="0" outside <Gather>
 MAX_SEND_DTMF = 50  # characters in one BXML <SendDtmf>; longer digit strings are split
 
 
-@dataclass
+@dataclass(slots=True)
 class Prompt:
     """One source verb's output: the elements of one play, and how often to play them."""
 
@@ -31,11 +30,16 @@ class Prompt:
     node: etree._Element
 
     def expand(self, copies: int) -> list[etree._Element]:
-        out: list[etree._Element] = []
-        for index in range(copies):
-            for item in self.elements:
-                out.append(item if index == 0 else copy.deepcopy(item))
+        """``copies`` plays: the elements themselves, then deep copies (``__copy__`` copies the subtree)."""
+        if copies <= 1:
+            return list(self.elements) if copies == 1 else []
+        out = list(self.elements)
+        for _ in range(copies - 1):
+            out.extend([item.__copy__() for item in self.elements])
         return out
+
+
+_INTEGER = Number(integer=True)
 
 
 def _loop_count(node: etree._Element, ctx: TwimlContext) -> int | None:
@@ -43,7 +47,7 @@ def _loop_count(node: etree._Element, ctx: TwimlContext) -> int | None:
     if raw is None:
         return 1
     try:
-        value = Number(integer=True).parse(raw)
+        value = _INTEGER.parse(raw)
         if value < 0:
             raise ValueError("negative")
     except ValueError:
@@ -120,13 +124,14 @@ def _speaks(node: etree._Element) -> bool:
 
 
 def say(node: etree._Element, ctx: TwimlContext) -> list[Prompt]:
-    ctx.attributes(tables.SAY, node)
+    ctx.check(tables.SAY, node)
     copies = _loop_count(node, ctx)
-    choice = choose_voice(node.get("voice"), node.get("language"))
+    voice, language = node.get("voice"), node.get("language")
+    choice = choose_voice(voice, language)
     attributes: dict[str, str] = {}
     if choice.unknown:
         speaker = f"speaker for locale {choice.locale}" if choice.locale else "speaker (female, en_US)"
-        ctx.add("BXM206", f'<Say> voice="{node.get("voice")}" is not a Twilio voice; Bandwidth\'s default '
+        ctx.add("BXM206", f'<Say> voice="{voice}" is not a Twilio voice; Bandwidth\'s default '
                 f"{speaker} is used", node, field_name="voice")
     if choice.approximated:
         ctx.add("BXM205", choice.approximated, node, field_name="voice")
@@ -138,21 +143,26 @@ def say(node: etree._Element, ctx: TwimlContext) -> list[Prompt]:
     else:
         if choice.gender:
             attributes["gender"] = choice.gender
-        explicit_locale = node.get("language") is not None or (node.get("voice") or "").startswith(
-            ("Polly.", "Google."))
+        explicit_locale = language is not None or (voice or "").startswith(("Polly.", "Google."))
         if choice.locale and (explicit_locale or choice.locale != "en_US"):
             attributes["locale"] = choice.locale
-    sentence = element("SpeakSentence", attributes)
-    _copy_ssml(node, sentence, ctx)
-    _strip(sentence)
-    if not _speaks(sentence):
+    if len(node):  # SSML, comments: copied node by node
+        sentence = element("SpeakSentence", attributes)
+        _copy_ssml(node, sentence, ctx)
+        _strip(sentence)
+        speaks = _speaks(sentence)
+    else:  # plain text (most prompts): the same result, directly
+        text = node.text.strip() if node.text else ""
+        speaks = bool(text)
+        sentence = element("SpeakSentence", attributes, text) if speaks else None
+    if not speaks or sentence is None:
         ctx.add("BXM210", "<Say> has no text; left out", node)
         return []
     return [Prompt([sentence], copies, node)]
 
 
 def play(node: etree._Element, ctx: TwimlContext, *, in_gather: bool) -> list[Prompt]:
-    ctx.attributes(tables.PLAY, node)
+    ctx.check(tables.PLAY, node)
     copies = _loop_count(node, ctx)
     prompts: list[Prompt] = []
     digits = node.get("digits")
@@ -203,14 +213,13 @@ def pause_in_gather(node: etree._Element, ctx: TwimlContext) -> list[Prompt]:
 def expand_top_level(prompts: list[Prompt], ctx: TwimlContext) -> list[etree._Element]:
     out: list[etree._Element] = []
     for prompt in prompts:
-        name = local_name(prompt.node)
         if prompt.copies is None:
-            ctx.add("BXM202", f'<{name} loop="0"> repeats until hang-up on Twilio; repeated '
+            ctx.add("BXM202", f'<{local_name(prompt.node)} loop="0"> repeats until hang-up on Twilio; repeated '
                     f"{INFINITE_LOOP_COPIES} times", prompt.node, field_name="loop")
             out.extend(prompt.expand(INFINITE_LOOP_COPIES))
         elif prompt.copies > LOOP_CAP:
-            ctx.add("BXM203", f'<{name} loop="{prompt.copies}"> capped at {LOOP_CAP} copies', prompt.node,
-                    field_name="loop")
+            ctx.add("BXM203", f'<{local_name(prompt.node)} loop="{prompt.copies}"> capped at {LOOP_CAP} copies',
+                    prompt.node, field_name="loop")
             out.extend(prompt.expand(LOOP_CAP))
         else:
             out.extend(prompt.expand(prompt.copies))

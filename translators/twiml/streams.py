@@ -12,13 +12,17 @@ MAX_STREAM_PARAMS = 12
 
 
 def _stream(noun: etree._Element, ctx: TwimlContext) -> etree._Element | None:
+    noted = len(ctx.callback_urls)
     result = ctx.attributes(tables.STREAM, noun)
-    if "destination" not in result.attributes:
-        ctx.add("BXM307", "<Stream> has no url; left out", noun, field_name="url")
+    destination = result.attributes.get("destination")
+    if destination is None or not destination.lower().startswith("wss://"):
+        del ctx.callback_urls[noted:]  # a stream that is left out calls nothing back
+        if destination is None:
+            ctx.add("BXM307", "<Stream> has no url; left out", noun, field_name="url")
+        else:
+            ctx.add("BXM307", f'<Stream url="{destination}"> is not a wss:// URL: Twilio accepts only wss:// (the '
+                    "stream never ran there) and BXML <StartStream> requires one; left out", noun, field_name="url")
         return None
-    if not result.attributes["destination"].startswith("wss://"):
-        ctx.add("BXM015", f'<Stream url="{result.attributes["destination"]}">: BXML streams need a wss:// URL',
-                noun, field_name="url")
     stream = element("StartStream", result.attributes)
     params = [p for p in element_children(noun) if local_name(p) == "Parameter"]
     for child in element_children(noun):
@@ -39,7 +43,7 @@ def _stream(noun: etree._Element, ctx: TwimlContext) -> etree._Element | None:
 
 
 def start(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
-    ctx.attributes(tables.START, node)
+    ctx.check(tables.START, node)
     out: list[etree._Element] = []
     for noun in element_children(node):
         name = local_name(noun)
@@ -53,7 +57,7 @@ def start(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
 
 
 def stop(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
-    ctx.attributes(tables.STOP, node)
+    ctx.check(tables.STOP, node)
     out: list[etree._Element] = []
     for noun in element_children(node):
         name = local_name(noun)

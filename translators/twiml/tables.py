@@ -213,7 +213,8 @@ RECORD = validate_table((
                   note="Bandwidth does not trim silence from recordings (Twilio trims by default)"),
 ))
 STREAM = validate_table((
-    AttributeRule("url", ("destination",), Url()),
+    AttributeRule("url", ("destination",), Url(),
+                  note="`wss://` only, as on Twilio; absent or another scheme: the stream is left out (BXM307)"),
     AttributeRule("name", ("name",), Text()),
     AttributeRule("track", ("tracks",), Choice({"inbound_track": "inbound", "outbound_track": "outbound",
                                                  "both_tracks": "both"}), "inbound_track", "inbound"),

@@ -9,6 +9,7 @@ published voice list.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Bandwidth voices: name -> (locale, gender).  "enhanced" voices are billed extra.
 BANDWIDTH_VOICES: dict[str, tuple[str, str]] = {
@@ -123,8 +124,12 @@ def _unknown_voice(language: str | None) -> VoiceChoice:
     return VoiceChoice(locale=locale, unknown=True, unsupported_language=None if locale else language)
 
 
+@lru_cache(maxsize=1024)
 def choose_voice(voice: str | None, language: str | None) -> VoiceChoice:
-    """Map a Twilio ``voice``/``language`` pair (either may be absent) to Bandwidth attributes."""
+    """Map a Twilio ``voice``/``language`` pair (either may be absent) to Bandwidth attributes.
+
+    Pure, and its result is immutable: kept per pair (documents repeat the same few voices).
+    """
     name = (voice or TWILIO_DEFAULT_VOICE).strip()
     lang = (language or "").strip() or None
 
