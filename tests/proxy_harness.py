@@ -9,6 +9,7 @@ with ``**twiml_settings(app_url)``.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -161,3 +162,14 @@ class V1Client:
 def gather_id_of(response: requests.Response) -> str:
     assert response.status_code == 201, response.text
     return response.headers["Location"].rsplit("/", 1)[-1]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned), or fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

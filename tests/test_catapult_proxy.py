@@ -17,7 +17,7 @@ import requests
 
 from adapter.simulator import BandwidthSimulator
 from tests.loopback import serve
-from tests.proxy_harness import USER_ID, V1App, V1Client, gather_id_of, running_proxy
+from tests.proxy_harness import USER_ID, V1App, V1Client, gather_id_of, running_proxy, wait_until
 
 _prefixes = itertools.count()
 
@@ -51,14 +51,6 @@ def proxy(sim, v1app, state_url):
         yield running
 
 
-def wait_until(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def inbound(sim, proxy, keys=()):

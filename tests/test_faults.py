@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from adapter.simulator import BandwidthSimulator
 from adapter.store import open_store
 from tests.loopback import serve
-from tests.proxy_harness import USER_ID, V1App, V1Client, gather_id_of, running_proxy
+from tests.proxy_harness import USER_ID, V1App, V1Client, gather_id_of, running_proxy, wait_until
 from tests.proxy_process import ProxyProcess, catapult_settings
 from tests.redis_server import RedisServer, free_port
 
@@ -41,14 +41,6 @@ PARK = ["StartGather", "park"]  # what a new call hears: dtmf listener on, then 
 GATHER_THEN_PARK = [*PARK, "Gather", "park"]
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from adapter.signed_refs import sign
 from adapter.simulator import BandwidthSimulator
 from tests.loopback import LoopbackServer
-from tests.proxy_harness import API_SECRET, API_TOKEN, USER_ID, V1App, V1Client, gather_id_of, running_proxy
+from tests.proxy_harness import API_SECRET, API_TOKEN, USER_ID, V1App, V1Client, gather_id_of, running_proxy, wait_until
 
 MAX_BYTES = 4096  # server.max_request_bytes of the proxy under test
 V1 = f"/v1/users/{USER_ID}"
@@ -63,14 +63,6 @@ class World:
         return self.proxy.url
 
 
-def wait_until(predicate: Any, timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")

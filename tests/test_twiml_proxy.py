@@ -31,7 +31,7 @@ from adapter.twiml_fetch import build_request, credentials_for, twilio_params, w
 from adapter.twiml_urls import AppTarget, rewrite_urls
 from tests.fake_twiml_app import TwimlApp, install_ivr, slow
 from tests.loopback import serve
-from tests.proxy_harness import ACCOUNT_SID, AUTH_TOKEN, Proxy, running_proxy, twiml_settings
+from tests.proxy_harness import ACCOUNT_SID, AUTH_TOKEN, Proxy, running_proxy, twiml_settings, wait_until
 from translators.callbacks import TwilioSettings, twilio_call_sid
 
 FROM, TO = "+15551112222", "+15553334444"
@@ -91,14 +91,6 @@ def spoken(call) -> list[str]:
     return [v.text for v in call.verbs("SpeakSentence")]
 
 
-def wait_until(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def assert_twilio_params(params: dict[str, str], call, status: str) -> None:
