@@ -5,8 +5,9 @@
 
 N concurrent simulated calls run the Catapult gather flow against ``bxml-migrate serve``
 (gunicorn) while a fake Bandwidth API and a fake legacy v1 app (both answering instantly) run
-in this process.  Each call sends 7 Bandwidth callbacks to the proxy: initiate, 3 dtmf, a park
-redirect, the gather event and disconnect; the v1 app makes one REST request (create gather)
+in a child process and the load comes from keep-alive ``http.client`` connections.  Each call
+sends 7 Bandwidth callbacks to the proxy: initiate, 3 dtmf, a park redirect, the gather event
+and disconnect; the v1 app makes one REST request (create gather)
 and receives 7 v1 events.
 
 Reported: callbacks per second through the proxy, latency of the proxy's answers to
@@ -16,15 +17,18 @@ REST latency of create-gather (which includes the proxy's PUT to Bandwidth) and 
 outbox takes to deliver every v1 event.
 
 Targets on a 2-core machine (issue 6): ≥ 500 callbacks/s, p99 added latency < 10 ms at 50
-concurrent calls, no errors.  The load generator shares the machine's two cores with the
-proxy, so the numbers are a floor.
+concurrent calls, no errors.  The load generator and the fakes share the machine's two cores
+with the proxy, so the numbers are a floor.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import http.client
 import json
 import logging
+import multiprocessing
 import os
 import re
 import signal
@@ -40,6 +44,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from flask import Flask, Response, request
@@ -55,52 +60,106 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Background:
-    def __init__(self, app: Flask) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+def fakes_app() -> Flask:
+    """The fake Bandwidth API (instant 204/200, keeps the last BXML per call) and the fake legacy v1
+    app (counts events, instant 200) in one WSGI app, run in its own process."""
+    bxml: dict[str, str] = {}
+    counter = {"events": 0}
+    lock = threading.Lock()
+    app = Flask("fakes")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    @app.put("/api/v2/accounts/<account>/calls/<call_id>/bxml")
+    def put_bxml(account: str, call_id: str) -> Response:
+        with lock:
+            bxml[call_id] = request.get_data(as_text=True)
+        return Response(status=204)
+
+    @app.post("/api/v2/accounts/<account>/calls/<call_id>")
+    def update(account: str, call_id: str) -> Response:
+        return Response(status=200)
+
+    @app.get("/bench/bxml/<call_id>")
+    def last_bxml(call_id: str) -> Response:
+        with lock:
+            return Response(bxml.get(call_id, ""), content_type="text/plain")
+
+    @app.post("/events")
+    def events() -> Response:
+        with lock:
+            counter["events"] += 1
+        return Response(status=200)
+
+    @app.route("/bench/count", methods=["GET", "DELETE"])
+    def count() -> Response:
+        with lock:
+            if request.method == "DELETE":
+                counter["events"] = 0
+            return Response(str(counter["events"]), content_type="text/plain")
+
+    return app
+
+
+def _serve_fakes(port: int) -> None:
+    make_server("127.0.0.1", port, fakes_app(), threaded=True).serve_forever()
+
+
+class Fakes:
+    def __init__(self) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = multiprocessing.Process(target=_serve_fakes, args=(port,), daemon=True)
+        self.process.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.url + "/bench/count", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise SystemExit("the fake servers did not start")
+
+    def count(self) -> int:
+        return int(requests.get(self.url + "/bench/count", timeout=5).text)
+
+    def reset(self) -> None:
+        requests.delete(self.url + "/bench/count", timeout=5)
+
+    def last_bxml(self, call_id: str) -> str:
+        return requests.get(f"{self.url}/bench/bxml/{call_id}", timeout=5).text
 
     def stop(self) -> None:
-        self.server.shutdown()
+        self.process.terminate()
 
 
-class FakeBandwidth:
-    """Answers the v2 REST calls the proxy makes, instantly; keeps the last BXML per call."""
-
-    def __init__(self) -> None:
-        self.bxml: dict[str, str] = {}
-        self.lock = threading.Lock()
-        app = Flask("fake-bandwidth")
-
-        @app.put("/api/v2/accounts/<account>/calls/<call_id>/bxml")
-        def put_bxml(account: str, call_id: str) -> Response:
-            with self.lock:
-                self.bxml[call_id] = request.get_data(as_text=True)
-            return Response(status=204)
-
-        @app.post("/api/v2/accounts/<account>/calls/<call_id>")
-        def update(account: str, call_id: str) -> Response:
-            return Response(status=200)
-
-        self.server = Background(app)
-
-
-class FakeLegacyApp:
-    """Counts v1 events; answers 200 at once."""
+class Client:
+    """A keep-alive HTTP/1.1 client per thread (http.client): far cheaper than requests, so the load
+    generator takes less of the cores the proxy runs on."""
 
     def __init__(self) -> None:
-        self.count = 0
-        self.lock = threading.Lock()
-        app = Flask("fake-legacy")
+        self.connections: dict[tuple[str, int], http.client.HTTPConnection] = {}
 
-        @app.post("/events")
-        def events() -> Response:
-            with self.lock:
-                self.count += 1
-            return Response(status=200)
-
-        self.server = Background(app)
+    def post(self, url: str, body: Any, auth: tuple[str, str] | None = None) -> tuple[int, str]:
+        parts = urlsplit(url)
+        key = (parts.hostname or "", parts.port or 80)
+        headers = {"Content-Type": "application/json"}
+        if auth is not None:
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        for attempt in range(2):
+            connection = self.connections.get(key)
+            if connection is None:
+                connection = self.connections[key] = http.client.HTTPConnection(*key, timeout=10)
+            try:
+                connection.request("POST", path, body=json.dumps(body), headers=headers)
+                response = connection.getresponse()
+                return response.status, response.read().decode("utf-8", "replace")
+            except (http.client.HTTPException, OSError):
+                connection.close()
+                del self.connections[key]
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
 
 def v2_event(event_type: str, call_id: str, **extra: Any) -> dict[str, Any]:
@@ -131,54 +190,51 @@ class Samples:
 _URL = re.compile(r'(dtmfUrl|redirectUrl|gatherUrl)="([^"]+)"')
 
 
-def timed(samples: Samples, kind: str, call: Callable[[], requests.Response], expect: int) -> requests.Response:
+def timed(samples: Samples, kind: str, call: Callable[[], tuple[int, str]], expect: int) -> tuple[int, str]:
     started = time.perf_counter()
-    response = call()
+    status, text = call()
     samples.add(kind, time.perf_counter() - started)
-    if response.status_code != expect:
-        samples.error(f"{kind}: {response.status_code} {response.text[:120]}")
-    return response
+    if status != expect:
+        samples.error(f"{kind}: {status} {text[:120]}")
+    return status, text
 
 
-def one_call(proxy: str, bandwidth: FakeBandwidth, session: requests.Session, samples: Samples) -> None:
+def one_call(proxy: str, fakes: Fakes, client: Client, samples: Samples) -> None:
     call_id = f"c-{uuid.uuid4().hex[:8]}-{uuid.uuid4()}"
-    post = session.post
-    start = timed(samples, "callbacks", lambda: post(proxy + "/catapult/callbacks",
-                                                     json=v2_event("initiate", call_id), timeout=10), 200)
-    urls = dict(_URL.findall(start.text))
-    gather = timed(samples, "rest", lambda: post(f"{proxy}/v1/users/{USER_ID}/calls/{call_id}/gather",
-                                                 json={"maxDigits": 4, "prompt": {"sentence": "Enter your PIN"}},
-                                                 auth=(TOKEN, SECRET), timeout=10), 201)
-    if gather.status_code != 201:
+    post = client.post
+    _, start = timed(samples, "callbacks", lambda: post(proxy + "/catapult/callbacks",
+                                                        v2_event("initiate", call_id)), 200)
+    urls = dict(_URL.findall(start))
+    status, _ = timed(samples, "rest", lambda: post(f"{proxy}/v1/users/{USER_ID}/calls/{call_id}/gather",
+                                                    {"maxDigits": 4, "prompt": {"sentence": "Enter your PIN"}},
+                                                    auth=(TOKEN, SECRET)), 201)
+    if status != 201:
         return
-    with bandwidth.lock:
-        gather_url = dict(_URL.findall(bandwidth.bxml.get(call_id, ""))).get("gatherUrl")
+    gather_url = dict(_URL.findall(fakes.last_bxml(call_id))).get("gatherUrl")
     for digit in "123":
-        timed(samples, "callbacks", lambda d=digit: post(urls["dtmfUrl"], json=v2_event("dtmf", call_id, digit=d),
-                                                         timeout=10), 204)
-    timed(samples, "callbacks", lambda: post(urls["redirectUrl"], json=v2_event("redirect", call_id),
-                                             timeout=10), 200)
-    timed(samples, "callbacks", lambda: post(gather_url or "", json=v2_event(
-        "gather", call_id, digits="1234", terminatingDigit=""), timeout=10), 200)
-    timed(samples, "callbacks", lambda: post(proxy + "/catapult/callbacks", json=v2_event(
-        "disconnect", call_id, cause="hangup", endTime=v2_event("x", "c")["startTime"]), timeout=10), 204)
+        timed(samples, "callbacks", lambda d=digit: post(urls["dtmfUrl"], v2_event("dtmf", call_id, digit=d)), 204)
+    timed(samples, "callbacks", lambda: post(urls["redirectUrl"], v2_event("redirect", call_id)), 200)
+    timed(samples, "callbacks", lambda: post(gather_url or "", v2_event(
+        "gather", call_id, digits="1234", terminatingDigit="")), 200)
+    timed(samples, "callbacks", lambda: post(proxy + "/catapult/callbacks", v2_event(
+        "disconnect", call_id, cause="hangup", endTime=v2_event("x", "c")["startTime"])), 204)
 
 
-def baseline_call(app_url: str, session: requests.Session, samples: Samples) -> None:
+def baseline_call(app_url: str, client: Client, samples: Samples) -> None:
     call_id = f"c-{uuid.uuid4()}"
     for event in (v2_event("initiate", call_id), *(v2_event("dtmf", call_id, digit=d) for d in "123"),
                   v2_event("redirect", call_id), v2_event("gather", call_id, digits="1234"),
                   v2_event("disconnect", call_id, cause="hangup")):
-        timed(samples, "callbacks", lambda e=event: session.post(app_url + "/events", json=e, timeout=10), 200)
+        timed(samples, "callbacks", lambda e=event: client.post(app_url + "/events", e), 200)
 
 
-def run_load(concurrency: int, total: int, work: Callable[[requests.Session, Samples], None]) -> tuple[Samples, float]:
+def run_load(concurrency: int, total: int, work: Callable[[Client, Samples], None]) -> tuple[Samples, float]:
     samples = Samples()
     sessions = threading.local()
 
     def task(_: int) -> None:
         if not hasattr(sessions, "s"):
-            sessions.s = requests.Session()
+            sessions.s = Client()
         try:
             work(sessions.s, samples)
         except Exception as exc:  # a failed call is an error in the report, not a crash
@@ -197,19 +253,19 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(int(len(ordered) * p / 100), len(ordered) - 1)] * 1000
 
 
-def start_proxy(args: argparse.Namespace, bandwidth: FakeBandwidth, app: FakeLegacyApp, state_dir: str,
+def start_proxy(args: argparse.Namespace, fakes: Fakes, state_dir: str,
                 redis_url: str | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BXML_MIGRATE_")}
     env.update({
         "BXML_MIGRATE_SERVER_PUBLIC_URL": url,
-        "BXML_MIGRATE_BANDWIDTH_API_URL": bandwidth.server.url + "/api/v2",
+        "BXML_MIGRATE_BANDWIDTH_API_URL": fakes.url + "/api/v2",
         "BXML_MIGRATE_BANDWIDTH_ACCOUNT_ID": "5555",
         "BXML_MIGRATE_BANDWIDTH_USERNAME": "bw", "BXML_MIGRATE_BANDWIDTH_PASSWORD": "bw-pass",
         "BXML_MIGRATE_CATAPULT_USER_ID": USER_ID, "BXML_MIGRATE_CATAPULT_API_TOKEN": TOKEN,
         "BXML_MIGRATE_CATAPULT_API_SECRET": SECRET,
-        "BXML_MIGRATE_CATAPULT_CALLBACK_URL": app.server.url + "/events",
+        "BXML_MIGRATE_CATAPULT_CALLBACK_URL": fakes.url + "/events",
         "BXML_MIGRATE_EGRESS_ALLOW_PRIVATE": "true",
         "BXML_MIGRATE_STATE_URL": redis_url or f"sqlite:///{state_dir}/bench.db",
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-"),
@@ -248,25 +304,27 @@ def main() -> int:
                         help="flows to drive (TwiML mode flows are not in this benchmark yet)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-    bandwidth, app = FakeBandwidth(), FakeLegacyApp()
+    fakes = Fakes()
     redis_process, redis_url = start_redis() if args.store == "redis" else (None, None)
     state_dir = tempfile.mkdtemp(prefix="bench-proxy-")
-    proxy, proxy_url = start_proxy(args, bandwidth, app, state_dir, redis_url)
+    proxy, proxy_url = start_proxy(args, fakes, state_dir, redis_url)
     try:
-        run_load(min(args.calls, 10), 20, lambda s, smp: one_call(proxy_url, bandwidth, s, smp))  # warm-up
-        base, _ = run_load(args.calls, args.total, lambda s, smp: baseline_call(app.server.url, s, smp))
-        app.count = 0
-        load, wall = run_load(args.calls, args.total, lambda s, smp: one_call(proxy_url, bandwidth, s, smp))
+        run_load(min(args.calls, 10), 20, lambda c, smp: one_call(proxy_url, fakes, c, smp))  # warm-up
+        base, _ = run_load(args.calls, args.total, lambda c, smp: baseline_call(fakes.url, c, smp))
+        time.sleep(1.0)  # let the warm-up's events drain before counting
+        fakes.reset()
+        load, wall = run_load(args.calls, args.total, lambda c, smp: one_call(proxy_url, fakes, c, smp))
         expected_events = args.total * 7
         drain_start = time.perf_counter()
-        while app.count < expected_events and time.perf_counter() - drain_start < 60:
+        delivered = fakes.count()
+        while delivered < expected_events and time.perf_counter() - drain_start < 60:
             time.sleep(0.05)
+            delivered = fakes.count()
         drain = time.perf_counter() - drain_start
     finally:
         proxy.send_signal(signal.SIGTERM)
         proxy.wait(timeout=30)
+        fakes.stop()
         if redis_process is not None:
             redis_process.terminate()
 
@@ -279,7 +337,7 @@ def main() -> int:
         "added_p50_ms": pct(load.callbacks, 50) - pct(base.callbacks, 50),
         "added_p99_ms": pct(load.callbacks, 99) - pct(base.callbacks, 99),
         "rest_gather_p50_ms": pct(load.rest, 50), "rest_gather_p99_ms": pct(load.rest, 99),
-        "v1_events_delivered": app.count, "v1_events_expected": expected_events,
+        "v1_events_delivered": delivered, "v1_events_expected": expected_events,
         "outbox_drain_s_after_load": drain, "errors": len(load.errors) + len(base.errors),
         "mean_callback_ms": statistics.fmean(load.callbacks) * 1000 if load.callbacks else float("nan"),
     }
