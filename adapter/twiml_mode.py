@@ -165,12 +165,12 @@ def application_callback() -> Response:
         return _answer_with(rt, call_id, lambda: _from_app(
             rt, call_id, twiml.app_url or "", twiml.app_method, _params(rt, event), started))
     if kind == "disconnect":
+        # translated before anything is written: a malformed event is a 400 that leaves no marker
+        params = _params_or_log(rt, event) if rt.config.twiml.status_callback else None
         if _first_time(rt, event):
-            if rt.config.twiml.status_callback:
-                params = _params_or_log(rt, event)
-                if params is not None:
-                    queue_status_callback(rt, call_id, rt.config.twiml.status_callback,
-                                          rt.config.twiml.status_callback_method, params)
+            if rt.config.twiml.status_callback and params is not None:
+                queue_status_callback(rt, call_id, rt.config.twiml.status_callback,
+                                      rt.config.twiml.status_callback_method, params)
             rt.store.end_call(call_id)
         return _accepted(rt)
     log.info("call %s: %s event ignored", call_id, kind, extra=_log_extra(call_id))
@@ -263,10 +263,9 @@ def notify_event(token: str) -> Response:
     if kind == "transferDisconnect":
         if not isinstance(event.get("callId"), str):
             abort(400, "a transferDisconnect event needs its callId")
-        if _first_time(rt, event):
-            params = _params_or_log(rt, event)
-            if params is not None:
-                queue_status_callback(rt, call_id, ref["url"], ref["method"], params)
+        params = _params_or_log(rt, event)  # before the marker: a malformed event (400) leaves none
+        if _first_time(rt, event) and params is not None:
+            queue_status_callback(rt, call_id, ref["url"], ref["method"], params)
     else:
         log.info("call %s: %s event has no Twilio request mapping; not forwarded to %s", call_id, kind,
                  ref["url"], extra=_log_extra(call_id))
