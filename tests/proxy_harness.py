@@ -37,6 +37,31 @@ def twiml_settings(app_url: str, **more: Any) -> dict[str, Any]:
     return settings
 
 
+def proxy_settings(sim: Any, state_url: str, public_url: str, *, v1_events_url: str | None = None) -> dict[str, Any]:
+    """Dotted-key settings for a proxy in front of the simulator ``sim`` (Catapult mode too when
+    ``v1_events_url`` is given)."""
+    settings: dict[str, Any] = {
+        "server.public_url": public_url,
+        "bandwidth.api_url": sim.api_url,
+        "bandwidth.account_id": sim.config.account_id,
+        "bandwidth.username": sim.auth[0],
+        "bandwidth.password": sim.auth[1],
+        "bandwidth.application_id": sim.config.application_id,
+        "bandwidth.retry_budget": 3.0,
+        "state.url": state_url,
+        "egress.allow_private": True,
+    }
+    if v1_events_url is not None:
+        settings.update({
+            "catapult.user_id": USER_ID,
+            "catapult.api_token": API_TOKEN,
+            "catapult.api_secret": API_SECRET,
+            "catapult.callback_url": v1_events_url,
+            "catapult.event_timeout": 5.0,
+        })
+    return settings
+
+
 class LateApp:
     """A WSGI app whose target is set after the server (and so its port) exists."""
 
@@ -52,25 +77,7 @@ class Proxy:
         self.late = LateApp()
         self.server = make_server("127.0.0.1", 0, self.late, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        settings: dict[str, Any] = {
-            "server.public_url": self.url,
-            "bandwidth.api_url": sim.api_url,
-            "bandwidth.account_id": sim.config.account_id,
-            "bandwidth.username": sim.auth[0],
-            "bandwidth.password": sim.auth[1],
-            "bandwidth.application_id": sim.config.application_id,
-            "bandwidth.retry_budget": 3.0,
-            "state.url": state_url,
-            "egress.allow_private": True,
-        }
-        if v1_app_url is not None:
-            settings.update({
-                "catapult.user_id": USER_ID,
-                "catapult.api_token": API_TOKEN,
-                "catapult.api_secret": API_SECRET,
-                "catapult.callback_url": v1_app_url + "/events",
-                "catapult.event_timeout": 5.0,
-            })
+        settings = proxy_settings(sim, state_url, self.url, v1_events_url=v1_app_url and v1_app_url + "/events")
         settings.update(overrides)
         self.config = load_config(env={}, overrides=settings)
         self.app = create_app(self.config)

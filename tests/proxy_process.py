@@ -26,7 +26,7 @@ from typing import Any
 
 import requests
 
-from tests.proxy_harness import API_SECRET, API_TOKEN, USER_ID
+from tests.proxy_harness import proxy_settings
 from tests.redis_server import free_port
 
 START_TIMEOUT = 30.0
@@ -35,22 +35,7 @@ START_TIMEOUT = 30.0
 def catapult_settings(sim: Any, v1_events_url: str, state_url: str, public_url: str,
                       **overrides: Any) -> dict[str, Any]:
     """Catapult-mode settings (dotted keys) for a proxy in front of ``sim`` and a v1 app."""
-    settings: dict[str, Any] = {
-        "server.public_url": public_url,
-        "bandwidth.api_url": sim.api_url,
-        "bandwidth.account_id": sim.config.account_id,
-        "bandwidth.username": sim.auth[0],
-        "bandwidth.password": sim.auth[1],
-        "bandwidth.application_id": sim.config.application_id,
-        "bandwidth.retry_budget": 3.0,
-        "catapult.user_id": USER_ID,
-        "catapult.api_token": API_TOKEN,
-        "catapult.api_secret": API_SECRET,
-        "catapult.callback_url": v1_events_url,
-        "catapult.event_timeout": 5.0,
-        "state.url": state_url,
-        "egress.allow_private": True,
-    }
+    settings = proxy_settings(sim, state_url, public_url, v1_events_url=v1_events_url)
     settings.update(overrides)
     return settings
 

@@ -8,7 +8,6 @@ SQLite and on a real Redis.
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 
@@ -18,22 +17,6 @@ import requests
 from adapter.simulator import BandwidthSimulator
 from tests.loopback import serve
 from tests.proxy_harness import USER_ID, V1App, V1Client, gather_id_of, running_proxy, wait_until
-
-_prefixes = itertools.count()
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def state_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/proxy.db", {}
-    server = request.getfixturevalue("redis_server")
-    return server.url, {"state.key_prefix": f"e2e{next(_prefixes)}:"}
-
-
-@pytest.fixture
-def sim():
-    with BandwidthSimulator(time_scale=0.01) as simulator:
-        yield simulator
 
 
 @pytest.fixture

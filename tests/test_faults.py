@@ -43,11 +43,6 @@ GATHER_THEN_PARK = [*PARK, "Gather", "park"]
 
 
 
-@pytest.fixture
-def sim() -> Iterator[BandwidthSimulator]:
-    with BandwidthSimulator(time_scale=0.01) as simulator:
-        yield simulator
-
 
 @pytest.fixture
 def v1app() -> Iterator[V1App]:

@@ -15,7 +15,6 @@ v1 events must be exactly right: complete, in order, none twice.
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -25,21 +24,13 @@ from adapter.simulator import BandwidthSimulator, gather_input
 from adapter.store import open_store
 from tests.load_balancer import RoundRobin, catapult_call_key
 from tests.loopback import serve
-from tests.proxy_harness import V1App, V1Client, gather_id_of
+from tests.proxy_harness import V1App, V1Client, gather_id_of, wait_until
 from tests.proxy_process import ProxyProcess, catapult_settings
 from tests.redis_server import RedisServer, free_port
 
 CALLS = 6
 
 
-def wait_until(predicate: Any, timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def delivered(url: str) -> float:
@@ -101,9 +92,10 @@ def run_two_instances(redis_server: RedisServer, tmp_path: Any) -> None:
             for call in calls:
                 assert call.wait_until_ended(timeout=30) == "hangup", call.log()[-10:]
             ids = {call.call_id for call in calls}
-            wait_until(lambda: {e["callId"] for e in app.of_type("hangup")} == ids, what="every hangup event")
+            wait_until(lambda: {e["callId"] for e in app.of_type("hangup")} == ids, timeout=20,
+                       what="every hangup event")
             with open_store(redis_server.url, key_prefix=prefix) as store:
-                wait_until(lambda: store.outbox_depth() == 0, what="an empty shared outbox")
+                wait_until(lambda: store.outbox_depth() == 0, timeout=20, what="an empty shared outbox")
             per_instance = [delivered(proxy.url) for proxy in proxies]
         finally:
             codes = [proxy.stop() for proxy in proxies]

@@ -22,7 +22,6 @@ import pytest
 from flask import Response
 from werkzeug.serving import make_server
 
-from adapter.simulator import BandwidthSimulator
 from tests.fake_twiml_app import TwimlApp, slow
 from tests.loopback import serve
 from tests.proxy_harness import running_proxy, twiml_settings, wait_until
@@ -31,11 +30,6 @@ FROM, TO = "+15551112222", "+15553334444"
 APOLOGY = "We are sorry, an application error occurred. Goodbye."
 MENU = '<Response><Gather numDigits="1" action="/ivr/action" timeout="3"><Say>Press a key.</Say></Gather></Response>'
 
-
-@pytest.fixture
-def sim():
-    with BandwidthSimulator(time_scale=0.01) as simulator:
-        yield simulator
 
 
 @pytest.fixture

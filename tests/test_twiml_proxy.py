@@ -8,7 +8,6 @@ end-to-end tests run on SQLite and on a real Redis.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import socket
 import threading
@@ -36,24 +35,11 @@ from translators.callbacks import TwilioSettings, twilio_call_sid
 
 FROM, TO = "+15551112222", "+15553334444"
 FALLBACK_SENTENCE = "We are sorry, an application error occurred. Goodbye."
-_prefixes = itertools.count()
 
 
 # --- fixtures and helpers ------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def state_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/proxy.db", {}
-    server = request.getfixturevalue("redis_server")
-    return server.url, {"state.key_prefix": f"test-twiml{next(_prefixes)}:"}
-
-
-@pytest.fixture
-def sim():
-    with BandwidthSimulator(time_scale=0.01) as simulator:
-        yield simulator
 
 
 @pytest.fixture
