@@ -44,7 +44,7 @@ log = logging.getLogger("bxml_migrate.catapult")
 bp = Blueprint("catapult_rest", __name__, url_prefix="/v1/users/<user_id>")
 
 T = TypeVar("T")
-FORGET = 0.001  # seconds: end_call(ttl=FORGET) drops a record that must not outlive the request
+FORGET = 0  # seconds: end_call(ttl=FORGET) drops a record that must not outlive the request
 CONFLICT_SETTLE = 2.0  # a just-started call may not accept BXML yet: retry a 409 this long
 
 

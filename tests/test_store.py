@@ -432,6 +432,21 @@ def test_end_call_expires_everything_of_the_call(backend: Backend) -> None:
     assert store.take_continuation(other, "k") == "<Response/>"
 
 
+def test_end_call_with_zero_ttl_forgets_the_call_at_once(backend: Backend) -> None:
+    store = backend.open()
+    call_id, other = new_id(), new_id()
+    _fill_call(store, call_id)
+    _fill_call(store, other)
+    store.end_call(call_id, ttl=0)
+    # no grace period, not even a millisecond
+    assert store.get_call(call_id) is None and store.get_gather(call_id, "g-1") is None
+    assert store.take_continuation(call_id, "k") is None and store.claim(call_id) is None
+    assert store.due_calls() == [other] and store.outbox_depth() == 1
+    assert _call_visible(store, other) == ["call", "gather", "outbox"]
+    with pytest.raises(ValueError):
+        store.end_call(other, ttl=-1)
+
+
 def test_records_of_a_call_that_never_ends_expire_after_idle_ttl(backend: Backend) -> None:
     store = backend.open(idle_ttl=0.5)
     call_id = new_id()

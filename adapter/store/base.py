@@ -149,7 +149,9 @@ class Store(ABC):
 
     @abstractmethod
     def end_call(self, call_id: str, *, ttl: float | None = None) -> None:
-        """The call has ended: everything of it expires ``ttl`` (default ``call_ttl``) seconds from now."""
+        """The call has ended: everything of it expires ``ttl`` (default ``call_ttl``) seconds from now.
+
+        ``ttl=0`` forgets the call at once (a call Bandwidth refused to create)."""
 
     # -- gathers ----------------------------------------------------------------------------
 
@@ -254,4 +256,4 @@ class Store(ABC):
         self.close()
 
     def _end_ttl(self, ttl: float | None) -> float:
-        return self.call_ttl if ttl is None else check_seconds("ttl", ttl)
+        return self.call_ttl if ttl is None else check_seconds("ttl", ttl, allow_zero=True)

@@ -158,7 +158,8 @@ class RedisStore(Store):
         return self._decode_call(dict(zip(flat[::2], flat[1::2], strict=True)))
 
     def end_call(self, call_id: str, *, ttl: float | None = None) -> None:
-        self._run("end_call", [self._base(call_id)], [_ms(self._end_ttl(ttl))])
+        seconds = self._end_ttl(ttl)
+        self._run("end_call", [self._base(call_id)], [_ms(seconds) if seconds else 0])  # 0: forget now
 
     # -- gathers ----------------------------------------------------------------------------
 

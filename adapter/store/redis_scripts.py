@@ -94,8 +94,15 @@ return out
 END_CALL = r"""
 local base = KEYS[1]
 local ttl = tonumber(ARGV[1])
-redis.call('SET', base .. ':ended', '1', 'PX', ttl)
 local index = base .. ':keys'
+if ttl <= 0 then  -- forget the call now
+  for _, key in ipairs(redis.call('SMEMBERS', index)) do
+    redis.call('DEL', key)
+  end
+  redis.call('DEL', index, base .. ':ended')
+  return 1
+end
+redis.call('SET', base .. ':ended', '1', 'PX', ttl)
 for _, key in ipairs(redis.call('SMEMBERS', index)) do
   redis.call('PEXPIRE', key, ttl)
 end
