@@ -14,11 +14,14 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import requests
+from adapter.egress import basic_authorization, encode_body
+from adapter.http_transport import Transport, TransportError, TransportTimeout
 
 RETRY_ALWAYS = frozenset({429, 503})
 RETRY_IDEMPOTENT = frozenset({500, 502, 504})
@@ -62,6 +65,21 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(when.timestamp() - (now if now is not None else time.time()), 0.0)
 
 
+@dataclass(frozen=True)
+class ApiResponse:
+    status_code: int
+    reason: str
+    headers: Mapping[str, str]
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
 class BandwidthApi:
     def __init__(self, api_url: str, account_id: str, username: str, password: str, *,
                  timeout: float = 10.0, retry_budget: float = 5.0, max_attempts: int = 4,
@@ -74,12 +92,12 @@ class BandwidthApi:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self._sleep = sleep
-        self.session = requests.Session()
-        self.session.auth = (username, password)
-        self.session.headers["User-Agent"] = "bxml-migrate"
+        self.transport = Transport(pool_size=32)
+        self.headers = {"User-Agent": "bxml-migrate", "Accept": "application/json",
+                        "Authorization": basic_authorization(username, password)}
 
     def close(self) -> None:
-        self.session.close()
+        self.transport.close()
 
     # -- operations ------------------------------------------------------------------
 
@@ -99,16 +117,19 @@ class BandwidthApi:
 
     # -- transport ---------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, path: str, *, idempotent: bool, data: bytes | None = None,
+              json: Any = None, headers: Mapping[str, str] | None = None) -> ApiResponse:
         deadline = time.monotonic() + self.retry_budget
+        sent = {**self.headers, **(headers or {})}
+        body = encode_body(sent, data, json)
         attempt = 0
         while True:
             attempt += 1
             started = time.perf_counter()
             try:
-                response = self.session.request(method, self.base + path, timeout=self.timeout, **kwargs)
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                self._observe("timeout" if isinstance(exc, requests.Timeout) else "error", started)
+                response = self._exchange(method, self.base + path, body, sent)
+            except TransportError as exc:
+                self._observe("timeout" if isinstance(exc, TransportTimeout) else "error", started)
                 if not idempotent or not self._wait(attempt, None, deadline):
                     raise BandwidthUnavailable(None, f"{method} {path}: {exc.__class__.__name__}") from exc
                 continue
@@ -121,6 +142,18 @@ class BandwidthApi:
                                         deadline):
                 continue
             raise self._error(response, retryable)
+
+    def _exchange(self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]) -> ApiResponse:
+        exchange = self.transport.send(method, url, body=body, headers=headers, timeout=self.timeout)
+        complete = False
+        try:
+            chunks = []
+            while chunk := exchange.read(65536):
+                chunks.append(chunk)
+            complete = True
+        finally:
+            exchange.finish(complete=complete)
+        return ApiResponse(exchange.status, exchange.reason, exchange.headers, b"".join(chunks))
 
     def _observe(self, outcome: str, started: float) -> None:
         if self.observer is not None:
@@ -137,7 +170,7 @@ class BandwidthApi:
         return True
 
     @staticmethod
-    def _error(response: requests.Response, retryable: bool) -> BandwidthApiError:
+    def _error(response: ApiResponse, retryable: bool) -> BandwidthApiError:
         try:
             body = response.json()
         except ValueError:

@@ -20,9 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import requests
-
-from adapter.egress import EgressDenied, GuardedClient, ResponseTooLarge
+from adapter.egress import EgressDenied, EgressError, GuardedClient, ResponseTooLarge
 from adapter.store import Store, StoreError
 from adapter.store.base import OutboxItem
 
@@ -117,7 +115,7 @@ class OutboxWorker:
             ok = 200 <= reply.status < 300
             if not ok:
                 outcome = f"status {reply.status}"
-        except (requests.RequestException, EgressDenied, ResponseTooLarge) as exc:
+        except (EgressError, EgressDenied, ResponseTooLarge) as exc:
             ok, outcome = False, f"{exc.__class__.__name__}: {exc}"
         if ok:
             self.store.ack(item)

@@ -22,7 +22,7 @@ from urllib.parse import unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 import requests
 from requests.models import PreparedRequest
 
-from adapter.egress import EgressDenied, GuardedClient, Reply, ResponseTooLarge
+from adapter.egress import EgressDenied, EgressError, EgressTimeout, GuardedClient, Reply, ResponseTooLarge
 from adapter.twilio_signature import HEADER as SIGNATURE_HEADER
 from adapter.twilio_signature import signature
 from adapter.twiml_urls import strip_userinfo
@@ -182,10 +182,10 @@ def send(client: GuardedClient, request: AppRequest, *, budget: float,
         raise AppFailure(f"{shown}: refused by the egress guard: {exc}") from None
     except ResponseTooLarge as exc:
         raise AppFailure(f"{shown}: response refused: {exc}") from None
-    except requests.Timeout:
+    except EgressTimeout:
         raise AppFailure(f"{shown}: timed out (budget {budget:g} s)") from None
-    except requests.RequestException as exc:
-        raise AppFailure(f"{shown}: cannot reach the app ({exc.__class__.__name__})") from None
+    except EgressError as exc:
+        raise AppFailure(f"{shown}: cannot reach the app ({type(exc.__cause__ or exc).__name__})") from None
     if not 200 <= reply.status < 300:
         raise AppFailure(f"{shown}: the app answered HTTP {reply.status}")
     return reply

@@ -1,288 +1,285 @@
-"""Load and latency of the translation proxy under gunicorn on loopback.
+"""Load and latency of the translation proxy under gunicorn on loopback, in both modes.
 
-    python benchmarks/bench_proxy.py [--calls 50] [--total 400] [--workers 2] [--threads 16]
-                                     [--store sqlite|redis] [--mode catapult]
+    python benchmarks/bench_proxy.py [--mode mixed|catapult|twiml] [--calls 50] [--rate 500]
+                                     [--seconds 10] [--workers 2] [--threads 16]
+                                     [--store sqlite|redis] [--json FILE]
 
-N concurrent simulated calls run the Catapult gather flow against ``bxml-migrate serve``
-(gunicorn) while a fake Bandwidth API and a fake legacy v1 app (both answering instantly) run
-in a child process and the load comes from keep-alive ``http.client`` connections.  Each call
-sends 7 Bandwidth callbacks to the proxy: initiate, 3 dtmf, a park redirect, the gather event
-and disconnect; the v1 app makes one REST request (create gather)
-and receives 7 v1 events.
+Simulated calls run gather flows against ``bxml-migrate serve`` (gunicorn, both modes configured)
+while the peers (``fake_peers``: the Bandwidth v2 API, a legacy Catapult v1 app and a legacy TwiML
+app, all answering instantly) run in a child process, and one asyncio loop (``async_http``)
+plays Bandwidth.  Flows, each call on its own keep-alive connection:
 
-Reported: callbacks per second through the proxy, latency of the proxy's answers to
-Bandwidth (p50, p99), and the latency the proxy adds: the same callbacks' payloads sent
-straight to the legacy app (the baseline, same concurrency) against the proxy's.  Also the
-REST latency of create-gather (which includes the proxy's PUT to Bandwidth) and how long the
-outbox takes to deliver every v1 event.
+* Catapult: ``initiate``, the app's create-gather REST request (which PUTs BXML to Bandwidth),
+  3 ``dtmf``, the park ``redirect``, the ``gather`` event and ``disconnect``: 7 callbacks, and 7
+  v1 events the outbox delivers to the app.
+* TwiML: ``initiate`` (the proxy fetches the voice URL: a ``<Gather>`` with verbs after it),
+  ``gather`` with digits (the proxy posts them to the action: ``<Say>`` + ``<Redirect>``),
+  ``redirect`` (``<Say>`` + ``<Hangup>``) and ``disconnect`` (a status callback, via the
+  outbox): 4 callbacks.
+* ``mixed`` (default) alternates the two.
 
-Targets on a 2-core machine (issue 6): ≥ 500 callbacks/s, p99 added latency < 10 ms at 50
-concurrent calls, no errors.  The load generator and the fakes share the machine's two cores
-with the proxy, so the numbers are a floor.
+Phases, each ``--seconds`` long:
+
+1. *direct*: the same flows' requests sent straight to the app (the v2 payloads to the v1 app's
+   event URL, Twilio's form parameters to the TwiML app's URLs), ``--calls`` concurrent calls
+   paced so that together they offer ``--rate`` requests/s: the baseline.
+2. *paced*: the flows through the proxy, same calls, same pacing.  The latency the proxy adds is
+   the proxy's percentile minus the direct one (p50, p99), per mode and overall.  Pacing is
+   what a phone call does (a caller presses keys at the pace of the prompts), and an offered
+   rate, not a closed loop, is what shows latency: with no pause between callbacks the latency
+   of 50 calls is only 50 / throughput.  A step that comes back late is followed at once
+   (no catch-up bursts).
+3. *saturated*: the flows through the proxy with no pacing (closed loop): callbacks per second.
+
+After each proxy phase the benchmark waits for the outbox to deliver every event of the finished
+flows (7 per Catapult call, 1 per TwiML call) and reports delivered / expected: more than
+expected are at-least-once duplicates, fewer are lost events (an error).
+
+Targets on a 2-core machine (issue 6): >= 500 callbacks/s, p99 added latency < 10 ms at 50
+concurrent calls, no errors.  The load generator and the peers share the two cores with the
+proxy, so the numbers are a floor.  Exit status 1 on any error.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
-import http.client
 import json
-import logging
-import multiprocessing
 import os
+import random
 import re
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import urllib.request
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode
 
-import requests
-from flask import Flask, Response, request
-from werkzeug.serving import make_server
+from async_http import Client, HttpError
+from fake_peers import FakePeers, free_port
 
 USER_ID = "u-benchuser00000000000000"
 TOKEN, SECRET = "t-bench", "bench-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def fakes_app() -> Flask:
-    """The fake Bandwidth API (instant 204/200, keeps the last BXML per call) and the fake legacy v1
-    app (counts events, instant 200) in one WSGI app, run in its own process."""
-    bxml: dict[str, str] = {}
-    counter = {"events": 0}
-    lock = threading.Lock()
-    app = Flask("fakes")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-    @app.put("/api/v2/accounts/<account>/calls/<call_id>/bxml")
-    def put_bxml(account: str, call_id: str) -> Response:
-        with lock:
-            bxml[call_id] = request.get_data(as_text=True)
-        return Response(status=204)
-
-    @app.post("/api/v2/accounts/<account>/calls/<call_id>")
-    def update(account: str, call_id: str) -> Response:
-        return Response(status=200)
-
-    @app.get("/bench/bxml/<call_id>")
-    def last_bxml(call_id: str) -> Response:
-        with lock:
-            return Response(bxml.get(call_id, ""), content_type="text/plain")
-
-    @app.post("/events")
-    def events() -> Response:
-        with lock:
-            counter["events"] += 1
-        return Response(status=200)
-
-    @app.route("/bench/count", methods=["GET", "DELETE"])
-    def count() -> Response:
-        with lock:
-            if request.method == "DELETE":
-                counter["events"] = 0
-            return Response(str(counter["events"]), content_type="text/plain")
-
-    return app
-
-
-def _serve_fakes(port: int) -> None:
-    make_server("127.0.0.1", port, fakes_app(), threaded=True).serve_forever()
-
-
-class Fakes:
-    def __init__(self) -> None:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = multiprocessing.Process(target=_serve_fakes, args=(port,), daemon=True)
-        self.process.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                requests.get(self.url + "/bench/count", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise SystemExit("the fake servers did not start")
-
-    def count(self) -> int:
-        return int(requests.get(self.url + "/bench/count", timeout=5).text)
-
-    def reset(self) -> None:
-        requests.delete(self.url + "/bench/count", timeout=5)
-
-    def last_bxml(self, call_id: str) -> str:
-        return requests.get(f"{self.url}/bench/bxml/{call_id}", timeout=5).text
-
-    def stop(self) -> None:
-        self.process.terminate()
-
-
-class Client:
-    """A keep-alive HTTP/1.1 client per thread (http.client): far cheaper than requests, so the load
-    generator takes less of the cores the proxy runs on."""
-
-    def __init__(self) -> None:
-        self.connections: dict[tuple[str, int], http.client.HTTPConnection] = {}
-
-    def post(self, url: str, body: Any, auth: tuple[str, str] | None = None) -> tuple[int, str]:
-        parts = urlsplit(url)
-        key = (parts.hostname or "", parts.port or 80)
-        headers = {"Content-Type": "application/json"}
-        if auth is not None:
-            headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        for attempt in range(2):
-            connection = self.connections.get(key)
-            if connection is None:
-                connection = self.connections[key] = http.client.HTTPConnection(*key, timeout=10)
-            try:
-                connection.request("POST", path, body=json.dumps(body), headers=headers)
-                response = connection.getresponse()
-                return response.status, response.read().decode("utf-8", "replace")
-            except (http.client.HTTPException, OSError):
-                connection.close()
-                del self.connections[key]
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-
-def v2_event(event_type: str, call_id: str, **extra: Any) -> dict[str, Any]:
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-    return {"eventType": event_type, "eventTime": now + uuid.uuid4().hex[:6], "accountId": "5555",
-            "applicationId": "7fc9698a-b04a-468b-9e8f-91238c0d0086", "from": "+15551112222",
-            "to": "+15553334444", "direction": "inbound", "callId": call_id,
-            "callUrl": f"https://voice.bandwidth.com/api/v2/accounts/5555/calls/{call_id}",
-            "startTime": now, **extra}
-
-
-@dataclass
-class Samples:
-    callbacks: list[float] = field(default_factory=list)
-    rest: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, kind: str, seconds: float) -> None:
-        with self.lock:
-            getattr(self, kind).append(seconds)
-
-    def error(self, text: str) -> None:
-        with self.lock:
-            self.errors.append(text)
-
+ACCOUNT_SID = "AC" + "b" * 32
+AUTH_TOKEN = "bench-auth-token"
+JSON = {"Content-Type": "application/json"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+REST_AUTH = {**JSON, "Authorization": "Basic " + base64.b64encode(f"{TOKEN}:{SECRET}".encode()).decode()}
+EVENTS_PER_CALL = {"catapult": 7, "twiml": 1}
 
 _URL = re.compile(r'(dtmfUrl|redirectUrl|gatherUrl)="([^"]+)"')
 
 
-def timed(samples: Samples, kind: str, call: Callable[[], tuple[int, str]], expect: int) -> tuple[int, str]:
-    started = time.perf_counter()
-    status, text = call()
-    samples.add(kind, time.perf_counter() - started)
-    if status != expect:
-        samples.error(f"{kind}: {status} {text[:120]}")
-    return status, text
+class FlowFailed(Exception):
+    pass
 
 
-def one_call(proxy: str, fakes: Fakes, client: Client, samples: Samples) -> None:
-    call_id = f"c-{uuid.uuid4().hex[:8]}-{uuid.uuid4()}"
-    post = client.post
-    _, start = timed(samples, "callbacks", lambda: post(proxy + "/catapult/callbacks",
-                                                        v2_event("initiate", call_id)), 200)
-    urls = dict(_URL.findall(start))
-    status, _ = timed(samples, "rest", lambda: post(f"{proxy}/v1/users/{USER_ID}/calls/{call_id}/gather",
-                                                    {"maxDigits": 4, "prompt": {"sentence": "Enter your PIN"}},
-                                                    auth=(TOKEN, SECRET)), 201)
-    if status != 201:
-        return
-    gather_url = dict(_URL.findall(fakes.last_bxml(call_id))).get("gatherUrl")
+@dataclass
+class Samples:
+    latency: dict[str, list[float]] = field(default_factory=lambda: {"catapult": [], "twiml": [], "rest": []})
+    errors: list[str] = field(default_factory=list)
+    finished: dict[str, int] = field(default_factory=lambda: {"catapult": 0, "twiml": 0})
+
+    def callbacks(self) -> int:
+        return len(self.latency["catapult"]) + len(self.latency["twiml"])
+
+
+class Pacer:
+    """Spaces a call's steps ``interval`` seconds apart (None: no pacing); the first one at a random
+    offset, so that the calls do not step in lockstep."""
+
+    def __init__(self, interval: float | None) -> None:
+        self.interval = interval
+        self.next: float | None = None
+
+    async def wait(self) -> None:
+        if self.interval is None:
+            return
+        now = time.perf_counter()
+        if self.next is None:
+            self.next = now + random.uniform(0, self.interval)
+        start = max(self.next, now)
+        if start > now:
+            await asyncio.sleep(start - now)
+        self.next = start + self.interval
+
+
+@dataclass
+class Call:
+    client: Client
+    pacer: Pacer
+    samples: Samples
+    flow: str
+
+    async def step(self, url: str, body: bytes, headers: dict[str, str], expect: int, *,
+                   kind: str | None = None, paced: bool = True) -> bytes:
+        if paced:
+            await self.pacer.wait()
+        started = time.perf_counter()
+        status, payload = await self.client.request("POST", url, body, headers)
+        self.samples.latency[kind or self.flow].append(time.perf_counter() - started)
+        if status != expect:
+            self.samples.errors.append(f"{self.flow} {url.split('?')[0][-60:]}: {status} {payload[:120]!r}")
+            raise FlowFailed
+        return payload
+
+
+def v2_event(event_type: str, call_id: str, **extra: Any) -> bytes:
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    return json.dumps({
+        "eventType": event_type, "eventTime": now, "accountId": "5555",
+        "applicationId": "7fc9698a-b04a-468b-9e8f-91238c0d0086", "from": "+15551112222",
+        "to": "+15553334444", "direction": "inbound", "callId": call_id,
+        "callUrl": f"https://voice.bandwidth.com/api/v2/accounts/5555/calls/{call_id}",
+        "startTime": now, **extra}).encode()
+
+
+def twilio_form(call_id: str, status: str, **extra: str) -> bytes:
+    return urlencode({"AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": call_id,
+                      "CallStatus": status, "Direction": "inbound", "From": "+15551112222",
+                      "To": "+15553334444", **extra}).encode()
+
+
+def new_call_id() -> str:
+    return f"c-{uuid.uuid4().hex[:8]}-{uuid.uuid4()}"
+
+
+# -- flows ----------------------------------------------------------------------------------
+
+
+async def catapult_via_proxy(call: Call, proxy: str, peers: str) -> None:
+    call_id = new_call_id()
+    answer = await call.step(proxy + "/catapult/callbacks", v2_event("initiate", call_id), JSON, 200)
+    urls = dict(_URL.findall(answer.decode()))
+    await call.step(f"{proxy}/v1/users/{USER_ID}/calls/{call_id}/gather",
+                    json.dumps({"maxDigits": 4, "prompt": {"sentence": "Enter your PIN"}}).encode(), REST_AUTH, 201,
+                    kind="rest", paced=False)
+    _, bxml = await call.client.request("GET", f"{peers}/bench/bxml/{call_id}")
+    gather_url = dict(_URL.findall(bxml.decode())).get("gatherUrl")
+    if "dtmfUrl" not in urls or "redirectUrl" not in urls or gather_url is None:
+        call.samples.errors.append(f"catapult: no dtmfUrl/redirectUrl/gatherUrl for {call_id}")
+        raise FlowFailed
     for digit in "123":
-        timed(samples, "callbacks", lambda d=digit: post(urls["dtmfUrl"], v2_event("dtmf", call_id, digit=d)), 204)
-    timed(samples, "callbacks", lambda: post(urls["redirectUrl"], v2_event("redirect", call_id)), 200)
-    timed(samples, "callbacks", lambda: post(gather_url or "", v2_event(
-        "gather", call_id, digits="1234", terminatingDigit="")), 200)
-    timed(samples, "callbacks", lambda: post(proxy + "/catapult/callbacks", v2_event(
-        "disconnect", call_id, cause="hangup", endTime=v2_event("x", "c")["startTime"])), 204)
+        await call.step(urls["dtmfUrl"], v2_event("dtmf", call_id, digit=digit), JSON, 204)
+    await call.step(urls["redirectUrl"], v2_event("redirect", call_id), JSON, 200)
+    await call.step(gather_url, v2_event("gather", call_id, digits="1234", terminatingDigit=""), JSON, 200)
+    await call.step(proxy + "/catapult/callbacks", v2_event("disconnect", call_id, cause="hangup"), JSON, 204)
 
 
-def baseline_call(app_url: str, client: Client, samples: Samples) -> None:
-    call_id = f"c-{uuid.uuid4()}"
+async def catapult_direct(call: Call, proxy: str, peers: str) -> None:
+    call_id = new_call_id()
     for event in (v2_event("initiate", call_id), *(v2_event("dtmf", call_id, digit=d) for d in "123"),
                   v2_event("redirect", call_id), v2_event("gather", call_id, digits="1234"),
                   v2_event("disconnect", call_id, cause="hangup")):
-        timed(samples, "callbacks", lambda e=event: client.post(app_url + "/events", e), 200)
+        await call.step(peers + "/events", event, JSON, 200)
 
 
-def run_load(concurrency: int, total: int, work: Callable[[Client, Samples], None]) -> tuple[Samples, float]:
+async def twiml_via_proxy(call: Call, proxy: str, peers: str) -> None:
+    call_id = new_call_id()
+    answer = await call.step(proxy + "/twiml/callbacks", v2_event("initiate", call_id), JSON, 200)
+    gather_url = dict(_URL.findall(answer.decode())).get("gatherUrl")
+    if gather_url is None:
+        call.samples.errors.append(f"twiml: no gatherUrl in {answer[:200]!r}")
+        raise FlowFailed
+    answer = await call.step(gather_url.replace("&amp;", "&"),
+                             v2_event("gather", call_id, digits="1234", terminatingDigit=""), JSON, 200)
+    redirect_url = dict(_URL.findall(answer.decode())).get("redirectUrl")
+    if redirect_url is None:
+        call.samples.errors.append(f"twiml: no redirectUrl in {answer[:200]!r}")
+        raise FlowFailed
+    answer = await call.step(redirect_url.replace("&amp;", "&"), v2_event("redirect", call_id), JSON, 200)
+    if b"<Hangup" not in answer:
+        call.samples.errors.append(f"twiml: no Hangup in {answer[:200]!r}")
+        raise FlowFailed
+    await call.step(proxy + "/twiml/callbacks", v2_event("disconnect", call_id, cause="hangup"), JSON, 204)
+
+
+async def twiml_direct(call: Call, proxy: str, peers: str) -> None:
+    call_id = new_call_id()
+    await call.step(peers + "/voice", twilio_form(call_id, "ringing"), FORM, 200)
+    await call.step(peers + "/gather-done", twilio_form(call_id, "in-progress", Digits="1234"), FORM, 200)
+    await call.step(peers + "/menu", twilio_form(call_id, "in-progress"), FORM, 200)
+    await call.step(peers + "/status", twilio_form(call_id, "completed", CallDuration="12"), FORM, 204)
+
+
+Flow = Callable[[Call, str, str], Awaitable[None]]
+VIA_PROXY: dict[str, Flow] = {"catapult": catapult_via_proxy, "twiml": twiml_via_proxy}
+DIRECT: dict[str, Flow] = {"catapult": catapult_direct, "twiml": twiml_direct}
+
+
+async def run_phase(flows: dict[str, Flow], mix: list[str], proxy: str, peers: str, *, calls: int,
+                    seconds: float, rate: float | None) -> tuple[Samples, float]:
+    """``calls`` concurrent calls, each running flows back to back (``mix`` in turn) until
+    ``seconds`` have passed; paced to ``rate`` requests/s in all when given."""
     samples = Samples()
-    sessions = threading.local()
+    interval = calls / rate if rate else None
+    stop_at = time.perf_counter() + seconds
 
-    def task(_: int) -> None:
-        if not hasattr(sessions, "s"):
-            sessions.s = Client()
+    async def caller(index: int) -> None:
+        client, pacer, turn = Client(), Pacer(interval), index
         try:
-            work(sessions.s, samples)
-        except Exception as exc:  # a failed call is an error in the report, not a crash
-            samples.error(f"{exc.__class__.__name__}: {exc}")
+            while time.perf_counter() < stop_at:
+                flow = mix[turn % len(mix)]
+                turn += 1
+                try:
+                    await flows[flow](Call(client, pacer, samples, flow), proxy, peers)
+                    samples.finished[flow] += 1
+                except FlowFailed:
+                    pass
+                except (HttpError, OSError) as exc:
+                    samples.errors.append(f"{flow}: {exc}")
+        finally:
+            client.close()
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(task, range(total)))
+    await asyncio.gather(*(caller(i) for i in range(calls)))
     return samples, time.perf_counter() - started
 
 
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(int(len(ordered) * p / 100), len(ordered) - 1)] * 1000
+# -- processes --------------------------------------------------------------------------------
 
 
-def start_proxy(args: argparse.Namespace, fakes: Fakes, state_dir: str,
+def start_proxy(args: argparse.Namespace, peers: FakePeers, state_dir: str,
                 redis_url: str | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BXML_MIGRATE_")}
     env.update({
         "BXML_MIGRATE_SERVER_PUBLIC_URL": url,
-        "BXML_MIGRATE_BANDWIDTH_API_URL": fakes.url + "/api/v2",
+        "BXML_MIGRATE_BANDWIDTH_API_URL": peers.url + "/api/v2",
         "BXML_MIGRATE_BANDWIDTH_ACCOUNT_ID": "5555",
         "BXML_MIGRATE_BANDWIDTH_USERNAME": "bw", "BXML_MIGRATE_BANDWIDTH_PASSWORD": "bw-pass",
         "BXML_MIGRATE_CATAPULT_USER_ID": USER_ID, "BXML_MIGRATE_CATAPULT_API_TOKEN": TOKEN,
         "BXML_MIGRATE_CATAPULT_API_SECRET": SECRET,
-        "BXML_MIGRATE_CATAPULT_CALLBACK_URL": fakes.url + "/events",
+        "BXML_MIGRATE_CATAPULT_CALLBACK_URL": peers.url + "/events",
+        "BXML_MIGRATE_TWIML_APP_URL": peers.url + "/voice",
+        "BXML_MIGRATE_TWIML_STATUS_CALLBACK": peers.url + "/status",
+        "BXML_MIGRATE_TWIML_ACCOUNT_SID": ACCOUNT_SID, "BXML_MIGRATE_TWIML_AUTH_TOKEN": AUTH_TOKEN,
         "BXML_MIGRATE_EGRESS_ALLOW_PRIVATE": "true",
         "BXML_MIGRATE_STATE_URL": redis_url or f"sqlite:///{state_dir}/bench.db",
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-"),
     })
+    log = open(os.path.join(state_dir, "proxy.log"), "wb")  # noqa: SIM115 - kept open for the child
     process = subprocess.Popen([sys.executable, "-m", "bxml_migrate", "serve", "--port", str(port), "--workers",
                                 str(args.workers), "--threads", str(args.threads)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(url + "/readyz", timeout=1).status_code == 200:
-                return process, url
-        except requests.ConnectionError:
+            with urllib.request.urlopen(url + "/readyz", timeout=1) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
             pass
         time.sleep(0.1)
     process.kill()
-    raise SystemExit("the proxy did not become ready")
+    raise SystemExit(f"the proxy did not become ready (log: {state_dir}/proxy.log)")
 
 
 def start_redis() -> tuple[subprocess.Popen, str]:
@@ -293,63 +290,129 @@ def start_redis() -> tuple[subprocess.Popen, str]:
     return process, f"redis://127.0.0.1:{port}/0"
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children that it waited for, or of a live
+    process tree: gunicorn's master and its workers."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            pids += [int(p) for p in handle.read().split()]
+    except OSError:
+        pass
+    for one in pids:
+        try:
+            with open(f"/proc/{one}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except OSError:
+            pass
+    return total
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(int(len(ordered) * p / 100), len(ordered) - 1)] * 1000
+
+
+def wait_for_events(peers: FakePeers, samples: Samples, limit: float = 60.0) -> tuple[int, int, float]:
+    expected = sum(EVENTS_PER_CALL[flow] * n for flow, n in samples.finished.items())
+    started = time.perf_counter()
+    delivered = peers.count()
+    while delivered < expected and time.perf_counter() - started < limit:
+        time.sleep(0.05)
+        delivered = peers.count()
+    time.sleep(0.3)  # late duplicates, if any
+    return peers.count(), expected, time.perf_counter() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("mixed", "catapult", "twiml"), default="mixed")
     parser.add_argument("--calls", type=int, default=50, help="concurrent calls (default 50)")
-    parser.add_argument("--total", type=int, default=400, help="calls in all (default 400)")
+    parser.add_argument("--rate", type=float, default=500.0,
+                        help="requests/s the paced calls offer together (default 500)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--threads", type=int, default=16, help="threads per worker (default 16)")
     parser.add_argument("--store", choices=("sqlite", "redis"), default="sqlite")
-    parser.add_argument("--mode", choices=("catapult",), default="catapult",
-                        help="flows to drive (TwiML mode flows are not in this benchmark yet)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args()
-    fakes = Fakes()
+    mix = ["catapult", "twiml"] if args.mode == "mixed" else [args.mode]
+    peers = FakePeers()
     redis_process, redis_url = start_redis() if args.store == "redis" else (None, None)
     state_dir = tempfile.mkdtemp(prefix="bench-proxy-")
-    proxy, proxy_url = start_proxy(args, fakes, state_dir, redis_url)
+    proxy, proxy_url = start_proxy(args, peers, state_dir, redis_url)
+    results: dict[str, Any] = {"mode": args.mode, "calls": args.calls, "rate": args.rate, "seconds": args.seconds,
+                               "workers": args.workers, "threads": args.threads, "store": args.store}
+    errors: list[str] = []
     try:
-        run_load(min(args.calls, 10), 20, lambda c, smp: one_call(proxy_url, fakes, c, smp))  # warm-up
-        base, _ = run_load(args.calls, args.total, lambda c, smp: baseline_call(fakes.url, c, smp))
-        time.sleep(1.0)  # let the warm-up's events drain before counting
-        fakes.reset()
-        load, wall = run_load(args.calls, args.total, lambda c, smp: one_call(proxy_url, fakes, c, smp))
-        expected_events = args.total * 7
-        drain_start = time.perf_counter()
-        delivered = fakes.count()
-        while delivered < expected_events and time.perf_counter() - drain_start < 60:
-            time.sleep(0.05)
-            delivered = fakes.count()
-        drain = time.perf_counter() - drain_start
+        def phase(flows: dict[str, Flow], rate: float | None, calls: int = args.calls,
+                  seconds: float = args.seconds) -> tuple[Samples, float]:
+            return asyncio.run(run_phase(flows, mix, proxy_url, peers.url, calls=calls, seconds=seconds, rate=rate))
+
+        phase(VIA_PROXY, None, calls=10, seconds=2.0)  # warm-up
+        wait_for_events(peers, Samples())
+        direct, _ = phase(DIRECT, args.rate)
+        peers.reset()
+        paced, paced_wall = phase(VIA_PROXY, args.rate)
+        paced_delivery = wait_for_events(peers, paced)
+        peers.reset()
+        cpu_before = process_cpu_seconds(proxy.pid)
+        saturated, saturated_wall = phase(VIA_PROXY, None)
+        cpu_used = process_cpu_seconds(proxy.pid) - cpu_before
+        saturated_delivery = wait_for_events(peers, saturated)
     finally:
         proxy.send_signal(signal.SIGTERM)
         proxy.wait(timeout=30)
-        fakes.stop()
+        peers.stop()
         if redis_process is not None:
             redis_process.terminate()
 
-    results = {
-        "calls": args.total, "concurrency": args.calls, "workers": args.workers, "threads": args.threads,
-        "store": args.store,
-        "callbacks": len(load.callbacks), "callbacks_per_s": len(load.callbacks) / wall,
-        "proxy_p50_ms": pct(load.callbacks, 50), "proxy_p99_ms": pct(load.callbacks, 99),
-        "direct_p50_ms": pct(base.callbacks, 50), "direct_p99_ms": pct(base.callbacks, 99),
-        "added_p50_ms": pct(load.callbacks, 50) - pct(base.callbacks, 50),
-        "added_p99_ms": pct(load.callbacks, 99) - pct(base.callbacks, 99),
-        "rest_gather_p50_ms": pct(load.rest, 50), "rest_gather_p99_ms": pct(load.rest, 99),
-        "v1_events_delivered": delivered, "v1_events_expected": expected_events,
-        "outbox_drain_s_after_load": drain, "errors": len(load.errors) + len(base.errors),
-        "mean_callback_ms": statistics.fmean(load.callbacks) * 1000 if load.callbacks else float("nan"),
-    }
+    for name, samples in (("direct", direct), ("paced", paced), ("saturated", saturated)):
+        errors += [f"{name}: {e}" for e in samples.errors]
+    for name, (delivered, expected, _) in (("paced", paced_delivery), ("saturated", saturated_delivery)):
+        if delivered < expected:
+            errors.append(f"{name}: {expected - delivered} of {expected} events to the app not delivered")
+    results["saturated_callbacks_per_s"] = saturated.callbacks() / saturated_wall
+    results["saturated_proxy_cpu_ms_per_callback"] = 1000 * cpu_used / max(saturated.callbacks(), 1)
+    for flow in mix:
+        results[f"saturated_{flow}_p50_ms"] = pct(saturated.latency[flow], 50)
+        results[f"saturated_{flow}_p99_ms"] = pct(saturated.latency[flow], 99)
+    results["paced_callbacks_per_s"] = paced.callbacks() / paced_wall
+    everything = {flow: paced.latency[flow] for flow in mix}
+    baseline = {flow: direct.latency[flow] for flow in mix}
+    everything["all"] = [x for flow in mix for x in paced.latency[flow]]
+    baseline["all"] = [x for flow in mix for x in direct.latency[flow]]
+    for flow in [*mix, "all"] if len(mix) > 1 else mix:
+        for p in (50, 99):
+            proxy_ms, direct_ms = pct(everything[flow], p), pct(baseline[flow], p)
+            results[f"paced_{flow}_p{p}_ms"] = proxy_ms
+            results[f"direct_{flow}_p{p}_ms"] = direct_ms
+            results[f"added_{flow}_p{p}_ms"] = proxy_ms - direct_ms
+    if "catapult" in mix:
+        results["rest_create_gather_p50_ms"] = pct(paced.latency["rest"], 50)
+        results["rest_create_gather_p99_ms"] = pct(paced.latency["rest"], 99)
+    for name, (delivered, expected, drain) in (("paced", paced_delivery), ("saturated", saturated_delivery)):
+        results[f"{name}_events_delivered"] = delivered
+        results[f"{name}_events_expected"] = expected
+        results[f"{name}_outbox_drain_s"] = drain
+    results["errors"] = len(errors)
     width = max(len(k) for k in results)
     for key, value in results.items():
         print(f"{key:<{width}}  {value:.2f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
-    for error in (load.errors + base.errors)[:5]:
+    for error in errors[:8]:
         print("error:", error)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=2)
-    return 1 if results["errors"] else 0
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

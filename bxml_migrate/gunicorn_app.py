@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from adapter.config import Config
 
@@ -21,6 +22,7 @@ class ProxyApplication(BaseApplication):
         self.options = {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
                         "graceful_timeout": graceful_timeout, "timeout": 30, "accesslog": None,
                         "worker_exit": _worker_exit, "child_exit": _child_exit, "logconfig_dict": LOGGING,
+                        "logger_class": AppLogsRequests,
                         # one fixed control-socket path would be shared by every instance on a host
                         "control_socket_disable": True}
         super().__init__()
@@ -35,6 +37,14 @@ class ProxyApplication(BaseApplication):
 
         configure(self.proxy_config.secret_values())
         return create_app(self.proxy_config)
+
+
+class AppLogsRequests(Logger):
+    """The app logs every request (JSON, with route, call id and duration); gunicorn's access line
+    would repeat each one, and it formats its access fields for every request whatever the level."""
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        return None
 
 
 # gunicorn's own loggers (start-up, worker boot) write JSON lines too; requests are logged by the app.

@@ -3,11 +3,10 @@
 import base64
 
 import pytest
-import requests
 from flask import Flask, Response, redirect, request
 
 from adapter.basic_auth import challenge_headers, credentials_match, parse_basic
-from adapter.egress import EgressDenied, EgressPolicy, GuardedClient, ResponseTooLarge
+from adapter.egress import EgressDenied, EgressPolicy, EgressTimeout, GuardedClient, ResponseTooLarge
 from adapter.signed_refs import BadReference, sign, verify
 from tests.loopback import serve
 
@@ -137,7 +136,7 @@ def test_timeout_is_enforced():
     listener.listen(1)  # accepts the TCP connection, never answers
     try:
         client = GuardedClient(EgressPolicy(frozenset({"127.0.0.1"}), allow_private=True), timeout=0.3)
-        with pytest.raises(requests.Timeout):
+        with pytest.raises(EgressTimeout):
             client.request("GET", f"http://127.0.0.1:{listener.getsockname()[1]}/")
     finally:
         listener.close()

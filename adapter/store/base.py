@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -86,11 +87,14 @@ def decode_json(text: str) -> Any:
     return json.loads(text)
 
 
+_BAD_ID_CHARACTER = re.compile(r"[:\s]")  # \s: every character str.isspace() accepts
+
+
 def check_id(kind: str, value: str) -> str:
     """Ids end up in key names: non-empty strings without ``:`` or whitespace."""
     if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
         raise ValueError(f"{kind} must be a non-empty string of at most {MAX_ID_LENGTH} characters")
-    if ":" in value or any(ch.isspace() for ch in value):
+    if _BAD_ID_CHARACTER.search(value):
         raise ValueError(f"{kind} must not contain ':' or whitespace: {value!r}")
     return value
 

@@ -42,6 +42,7 @@ from adapter.store.base import (
     new_token,
 )
 from adapter.store.errors import GatherConflict, NotFound, StoreClosed, StoreUnavailable, UpdateConflict
+from adapter.store.sqlite_writer_lock import WriterLock, WriterLockTimeout
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -135,6 +136,7 @@ class SqliteStore(Store):
         self._abandoned: list[_Connection] = []  # inherited over fork: never used, never closed
         self._closed = False
         self._last_purge = 0.0
+        self._writer = WriterLock(self.path, self._busy_timeout)
         self._initialise()
 
     def __repr__(self) -> str:
@@ -177,9 +179,10 @@ class SqliteStore(Store):
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any error."""
+        """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any error.
+        Writers take turns on the writer lock first (see ``sqlite_writer_lock``)."""
         conn = self._connect()
-        with conn.in_use, self._translate_errors():
+        with conn.in_use, self._translate_errors(), self._writer_turn():
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -189,6 +192,14 @@ class SqliteStore(Store):
                 raise
             self._maybe_purge(conn)
             conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        try:
+            with self._writer.held():
+                yield
+        except WriterLockTimeout as exc:
+            raise StoreUnavailable(f"sqlite {self.path}: database is locked ({exc})") from exc
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -500,7 +511,8 @@ class SqliteStore(Store):
                         conn.close()
                 finally:
                     conn.in_use.release()
+        self._writer.close()
         if self._temporary:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", "-writer.lock"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.path + suffix)

@@ -1,0 +1,192 @@
+"""The pooled http.client transport under the egress guard and the Bandwidth client, against raw
+socket servers on loopback that count connections and misbehave on purpose."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from adapter.http_transport import Transport, TransportError, TransportTimeout
+
+Handler = Callable[[socket.socket, int], bool]  # (connection, request number on it) -> keep it open
+
+
+class RawServer:
+    """Reads one request at a time (headers + Content-Length body) and lets ``handler`` answer."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            buffer, number = b"", 0
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(buffer) < length:
+                    buffer += conn.recv(65536)
+                self.requests.append(head + b"\r\n\r\n" + buffer[:length])
+                buffer = buffer[length:]
+                number += 1
+                if not self.handler(conn, number):
+                    return
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def ok(body: bytes = b"hello") -> Handler:
+    def handler(conn: socket.socket, number: int) -> bool:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        return True
+    return handler
+
+
+@pytest.fixture
+def servers() -> Iterator[list[RawServer]]:
+    made: list[RawServer] = []
+    yield made
+    for server in made:
+        server.close()
+
+
+def serve(servers: list[RawServer], handler: Handler) -> RawServer:
+    server = RawServer(handler)
+    servers.append(server)
+    return server
+
+
+def fetch(transport: Transport, url: str, body: bytes | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
+    exchange = transport.send("POST" if body else "GET", url, body=body, headers={}, timeout=timeout)
+    chunks, complete = [], False
+    try:
+        while chunk := exchange.read(4):
+            chunks.append(chunk)
+        complete = True
+    finally:
+        exchange.finish(complete=complete)
+    return exchange.status, b"".join(chunks)
+
+
+def test_a_kept_alive_connection_carries_the_next_requests(servers):
+    server = serve(servers, ok())
+    transport = Transport()
+    for n in range(5):
+        assert fetch(transport, f"{server.url}/x{n}", b"body") == (200, b"hello")
+    assert server.connections == 1
+    assert [r.split(b" ")[1] for r in server.requests] == [f"/x{n}".encode() for n in range(5)]
+    assert server.requests[0].endswith(b"\r\n\r\nbody")
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_not_used(servers):
+    def close_after_answer(conn: socket.socket, number: int) -> bool:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        return False  # closes without saying Connection: close, as a keep-alive timeout does
+
+    server = serve(servers, close_after_answer)
+    transport = Transport()
+    assert fetch(transport, server.url + "/a") == (200, b"ok")
+    threading.Event().wait(0.1)  # the FIN arrives
+    assert fetch(transport, server.url + "/b") == (200, b"ok")
+    assert server.connections == 2 and len(server.requests) == 2
+
+
+def test_a_reused_connection_lost_before_the_answer_is_retried_once_on_a_new_one(servers):
+    def drop_second_request(conn: socket.socket, number: int) -> bool:
+        if number == 2:
+            return False  # read the request, close without answering: the keep-alive race
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        return True
+
+    server = serve(servers, drop_second_request)
+    transport = Transport()
+    assert fetch(transport, server.url + "/a") == (200, b"ok")
+    assert fetch(transport, server.url + "/b") == (200, b"ok")  # lost on the old connection, sent again
+    assert server.connections == 2
+    assert [r.split(b" ")[1] for r in server.requests] == [b"/a", b"/b", b"/b"]
+
+
+def test_a_fresh_connection_lost_before_the_answer_is_an_error_not_a_retry(servers):
+    server = serve(servers, lambda conn, number: False)
+    with pytest.raises(TransportError, match="connection lost"):
+        fetch(Transport(), server.url + "/a")
+    assert len(server.requests) == 1
+
+
+def test_a_body_not_read_to_its_end_closes_the_connection(servers):
+    server = serve(servers, ok(b"x" * 1000))
+    transport = Transport()
+    exchange = transport.send("GET", server.url + "/big", body=None, headers={}, timeout=5)
+    assert exchange.read(10) == b"x" * 10
+    exchange.finish(complete=False)
+    assert fetch(transport, server.url + "/next") == (200, b"x" * 1000)
+    assert server.connections == 2  # the half-read connection was not given back
+
+
+def test_chunked_answers_are_decoded_and_the_connection_kept(servers):
+    def chunked(conn: socket.socket, number: int) -> bool:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+        return True
+
+    server = serve(servers, chunked)
+    transport = Transport()
+    assert fetch(transport, server.url + "/a") == (200, b"abcde")
+    assert fetch(transport, server.url + "/b") == (200, b"abcde")
+    assert server.connections == 1
+
+
+def test_on_connect_refusal_sends_no_byte(servers):
+    server = serve(servers, ok())
+
+    def refuse(sock: socket.socket, host: str) -> None:
+        raise PermissionError(f"not {host} {sock.getpeername()[0]}")
+
+    with pytest.raises(PermissionError, match=r"not 127\.0\.0\.1 127\.0\.0\.1"):
+        fetch(Transport(on_connect=refuse), server.url + "/a")
+    threading.Event().wait(0.1)
+    assert server.requests == []
+
+
+def test_timeouts_and_refused_connections_are_told_apart(servers):
+    server = serve(servers, lambda conn, number: threading.Event().wait(2) and False)
+    with pytest.raises(TransportTimeout):
+        fetch(Transport(), server.url + "/slow", timeout=0.3)
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(TransportError, match="cannot connect") as refused:
+        fetch(Transport(), f"http://127.0.0.1:{port}/")
+    assert not isinstance(refused.value, TransportTimeout)
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "/relative", "http:///nohost", "http://h:99999/"])
+def test_urls_it_cannot_send_to_are_errors(url):
+    with pytest.raises(TransportError):
+        Transport().send("GET", url, body=None, headers={}, timeout=1)
