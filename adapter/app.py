@@ -84,9 +84,9 @@ def _instrument(app: Flask, rt: Runtime) -> None:
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        held = g.pop("bxml_held_calls", None)
+        held = g.pop("bxml_held_items", None)
         if held:  # events queued by this request go out once the response has been sent
-            response.call_on_close(lambda calls=tuple(held): _release(rt, calls))
+            response.call_on_close(lambda items=dict(held): _release(rt, items))
         timer = getattr(g, "bxml_timer", None)
         if timer is not None:
             route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
@@ -105,13 +105,9 @@ def _instrument(app: Flask, rt: Runtime) -> None:
             g.bxml_context = None
 
 
-def _release(rt: Runtime, call_ids: tuple[str, ...]) -> None:
-    try:
-        for call_id in call_ids:
-            rt.store.release(call_id)
-    except StoreUnavailable as exc:  # the hold runs out by itself
-        log.warning("could not release held events: %s", exc)
-    rt.outbox.kick()
+def _release(rt: Runtime, items: dict[str, list[str]]) -> None:
+    for call_id, item_ids in items.items():
+        rt.outbox.release(call_id, item_ids)
 
 
 def _error(status: int, message: str) -> Response:

@@ -69,11 +69,13 @@ def application_callback() -> Response:
     kind = event["eventType"]
     call_id = event["callId"]
     if kind == "initiate":
-        if _first_time(rt, event):
-            call = calls.new_call_record(event, direction="in", state="active", activeTime=event.get("eventTime"))
-            rt.store.put_call(call_id, call)
-            answered = {**event, "eventType": "answer", "answerTime": event.get("eventTime")}
-            calls.queue_events(rt, call, calls.v1_events(rt, event) + calls.v1_events(rt, answered))
+        with rt.store.batch():
+            if _first_time(rt, event):
+                call = calls.new_call_record(event, direction="in", state="active",
+                                             activeTime=event.get("eventTime"))
+                rt.store.put_call(call_id, call)
+                answered = {**event, "eventType": "answer", "answerTime": event.get("eventTime")}
+                calls.queue_events(rt, call, calls.v1_events(rt, event) + calls.v1_events(rt, answered))
         return _bxml(calls.start_document(rt, call_id))
     if kind == "answer":
         return _answer(rt, event, rt.store.get_call(call_id))
@@ -91,10 +93,12 @@ def _answer(rt: Runtime, event: dict[str, Any], call: dict[str, Any] | None) -> 
     if call is None:  # an outbound call the proxy did not create (or whose record expired)
         log.warning("answer for unknown call %s: parking it without v1 events", call_id)
         return _bxml(calls.start_document(rt, call_id))
-    if _first_time(rt, event):
-        v2 = {**call.get("v2", {}), **calls.new_call_record(event, direction="out", state="active")["v2"]}
-        call = rt.store.update_call(call_id, {"state": "active", "activeTime": event.get("answerTime"), "v2": v2})
-        calls.queue_events(rt, call, calls.v1_events(rt, event))
+    with rt.store.batch():
+        if _first_time(rt, event):
+            v2 = {**call.get("v2", {}), **calls.new_call_record(event, direction="out", state="active")["v2"]}
+            call = rt.store.update_call(call_id, {"state": "active", "activeTime": event.get("answerTime"),
+                                                  "v2": v2})
+            calls.queue_events(rt, call, calls.v1_events(rt, event))
     return _bxml(calls.start_document(rt, call_id))
 
 
@@ -134,6 +138,11 @@ def outbound_disconnect(token: str) -> Response:
 
 
 def _disconnect(rt: Runtime, event: dict[str, Any], call: dict[str, Any] | None) -> None:
+    with rt.store.batch():  # one commit for the marker, the gather, the call, its events and its end
+        _record_disconnect(rt, event, call)
+
+
+def _record_disconnect(rt: Runtime, event: dict[str, Any], call: dict[str, Any] | None) -> None:
     call_id = event["callId"]
     if call is None or not _first_time(rt, event):
         return
@@ -173,6 +182,11 @@ def gather_event(token: str) -> Response:
     ref = _reference("gather", token)
     rt = runtime()
     event = _event(rt, expect_call=ref["call"], expect_type="gather")
+    with rt.store.batch():  # one commit for the completion and its events
+        return _record_gather(rt, ref, event)
+
+
+def _record_gather(rt: Runtime, ref: dict[str, Any], event: dict[str, Any]) -> Response:
     call_id, gather_id = ref["call"], ref["gather"]
     stored = rt.store.get_gather(call_id, gather_id)
     if stored is None and not _refile_gather(rt, call_id, gather_id, ref.get("ctx"), event):
@@ -215,7 +229,8 @@ def dtmf_event(token: str) -> Response:
     ref = _reference("dtmf", token)
     rt = runtime()
     event = _event(rt, expect_call=ref["call"], expect_type="dtmf")
-    if _first_time(rt, event, str(event.get("digit"))):
-        call = calls.known_call(rt, event) or {"callId": ref["call"]}
-        calls.queue_events(rt, call, calls.v1_events(rt, event))
+    with rt.store.batch():  # one commit for the marker and the event
+        if _first_time(rt, event, str(event.get("digit"))):
+            call = calls.known_call(rt, event) or {"callId": ref["call"]}
+            calls.queue_events(rt, call, calls.v1_events(rt, event))
     return _accepted()

@@ -128,9 +128,9 @@ def queue_events(rt: Runtime, call: Mapping[str, Any], events: Sequence[Mapping[
         else:
             payload["json"] = body
             payload["headers"]["Content-Type"] = "application/json; charset=utf-8"
-        rt.store.enqueue(str(call["callId"]), payload, hold=EVENT_HOLD)
-    if has_request_context():
-        g.setdefault("bxml_held_calls", set()).add(str(call["callId"]))
+        item_id = rt.store.enqueue(str(call["callId"]), payload, hold=EVENT_HOLD)
+        if has_request_context():
+            g.setdefault("bxml_held_items", {}).setdefault(str(call["callId"]), []).append(item_id)
 
 
 def _json_text(value: Any) -> str:

@@ -28,6 +28,7 @@ log = logging.getLogger("bxml_migrate.outbox")
 
 BACKOFF_START = 0.5
 BACKOFF_MAX = 60.0
+RELEASE_MEMORY = 60.0  # seconds a release is remembered (the store's hold is far shorter)
 
 
 def backoff(attempts: int) -> float:
@@ -49,6 +50,9 @@ class OutboxWorker:
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="outbox")
         self._busy: set[str] = set()
+        self._again: set[str] = set()  # released while a drain of the call was finishing
+        self._released: dict[str, dict[str, float]] = {}  # call id -> item id -> when released
+        self._last_sweep = time.monotonic()
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -65,8 +69,27 @@ class OutboxWorker:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def kick(self) -> None:
-        """Look at the outbox now (called after a response that enqueued events is sent)."""
+        """Look at the outbox now."""
         self._wake.set()
+
+    def release(self, call_id: str, item_ids: list[str]) -> None:
+        """The answer to Bandwidth that queued these held items has been sent: deliver them now.
+
+        Remembered in this process only (claims name them, see ``Store.claim``), so releasing
+        costs no write; another process sees them when their hold runs out, which only matters
+        if this one dies first."""
+        now = time.monotonic()
+        with self._lock:
+            self._released.setdefault(call_id, {}).update(dict.fromkeys(item_ids, now))
+            if now - self._last_sweep > RELEASE_MEMORY:
+                self._last_sweep = now
+                for call, ids in list(self._released.items()):
+                    kept = {i: t for i, t in ids.items() if now - t < RELEASE_MEMORY}
+                    if kept:
+                        self._released[call] = kept
+                    else:
+                        del self._released[call]
+        self._dispatch(call_id, again=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -78,9 +101,15 @@ class OutboxWorker:
             self._wake.wait(self.poll)
             self._wake.clear()
 
-    def _dispatch(self, call_id: str) -> None:
+    def _dispatch(self, call_id: str, *, again: bool = False) -> None:
+        """Drain the call on a pool thread unless one is at it; ``again``: if one is, drain once
+        more after it (it may have looked before the newest items were released)."""
         with self._lock:
-            if call_id in self._busy or self._stop.is_set():
+            if self._stop.is_set():
+                return
+            if call_id in self._busy:
+                if again:
+                    self._again.add(call_id)
                 return
             self._busy.add(call_id)
         try:
@@ -89,23 +118,42 @@ class OutboxWorker:
             with self._lock:
                 self._busy.discard(call_id)
 
+    def _released_ids(self, call_id: str) -> list[str]:
+        with self._lock:
+            return list(self._released.get(call_id, ()))
+
     def _drain(self, call_id: str) -> None:
         """Deliver the call's due items one after the other, in order."""
         try:
-            while not self._stop.is_set():
-                item = self.store.claim(call_id, lease=self.lease)
-                if item is None:
-                    return
-                if not self._deliver(item):
-                    return  # retried later; later items of this call wait behind it
+            item = self.store.claim(call_id, lease=self.lease, released=self._released_ids(call_id))
+            while item is not None and not self._stop.is_set():
+                outcome = self._send(item)
+                if outcome == "retry":
+                    return  # nacked; later items of this call wait behind it
+                with self.store.batch():  # one commit: this ack and the next claim
+                    self.store.ack(item)
+                    done, item = item, None
+                    with self._lock:
+                        self._released.get(call_id, {}).pop(done.item_id, None)
+                    if not self._stop.is_set():
+                        item = self.store.claim(call_id, lease=self.lease, released=self._released_ids(call_id))
+                self._report(done, outcome)
         except StoreError as exc:
             log.warning("outbox: state store unavailable for call %s: %s", call_id, exc)
         finally:
             with self._lock:
                 self._busy.discard(call_id)
+                again = call_id in self._again
+                self._again.discard(call_id)
+                if not self._released.get(call_id, True):
+                    del self._released[call_id]
+            if again:
+                self._dispatch(call_id)
             self._wake.set()
 
-    def _deliver(self, item: OutboxItem) -> bool:
+    def _send(self, item: OutboxItem) -> str:
+        """Deliver one item: ``delivered``; ``dropped`` after the last attempt failed (both to be
+        acked); or ``retry`` (already nacked with backoff)."""
         payload: dict[str, Any] = item.payload
         outcome = "delivered"
         try:
@@ -118,21 +166,17 @@ class OutboxWorker:
         except (EgressError, EgressDenied, ResponseTooLarge) as exc:
             ok, outcome = False, f"{exc.__class__.__name__}: {exc}"
         if ok:
-            self.store.ack(item)
-            self._report(item, "delivered")
-            return True
+            return "delivered"
         if item.attempts + 1 >= self.max_attempts:
             log.error("outbox: giving up on %s event for call %s after %d attempts (%s)",
                       _kind(payload), item.call_id, item.attempts + 1, outcome)
-            self.store.ack(item)
-            self._report(item, "dropped")
-            return True
+            return "dropped"
         delay = backoff(item.attempts)
         log.warning("outbox: %s event for call %s not delivered (%s); retry in %.1f s",
                     _kind(payload), item.call_id, outcome, delay)
         self.store.nack(item, retry_after=delay)
         self._report(item, "retry")
-        return False
+        return "retry"
 
     def _report(self, item: OutboxItem, outcome: str) -> None:
         if self.on_result is not None:

@@ -167,11 +167,12 @@ def application_callback() -> Response:
     if kind == "disconnect":
         # translated before anything is written: a malformed event is a 400 that leaves no marker
         params = _params_or_log(rt, event) if rt.config.twiml.status_callback else None
-        if _first_time(rt, event):
-            if rt.config.twiml.status_callback and params is not None:
-                queue_status_callback(rt, call_id, rt.config.twiml.status_callback,
-                                      rt.config.twiml.status_callback_method, params)
-            rt.store.end_call(call_id)
+        with rt.store.batch():  # one commit for the marker, the status callback and the call's end
+            if _first_time(rt, event):
+                if rt.config.twiml.status_callback and params is not None:
+                    queue_status_callback(rt, call_id, rt.config.twiml.status_callback,
+                                          rt.config.twiml.status_callback_method, params)
+                rt.store.end_call(call_id)
         return _accepted(rt)
     log.info("call %s: %s event ignored", call_id, kind, extra=_log_extra(call_id))
     return Response(status=204)
@@ -264,8 +265,9 @@ def notify_event(token: str) -> Response:
         if not isinstance(event.get("callId"), str):
             abort(400, "a transferDisconnect event needs its callId")
         params = _params_or_log(rt, event)  # before the marker: a malformed event (400) leaves none
-        if _first_time(rt, event) and params is not None:
-            queue_status_callback(rt, call_id, ref["url"], ref["method"], params)
+        with rt.store.batch():
+            if _first_time(rt, event) and params is not None:
+                queue_status_callback(rt, call_id, ref["url"], ref["method"], params)
     else:
         log.info("call %s: %s event has no Twilio request mapping; not forwarded to %s", call_id, kind,
                  ref["url"], extra=_log_extra(call_id))

@@ -317,6 +317,76 @@ def test_held_items_wait_for_release_or_their_hold(store: Store) -> None:
         time.sleep(0.05)
 
 
+def test_a_claim_naming_held_items_takes_them_before_their_hold(store: Store) -> None:
+    call_id = new_id()
+    first = store.enqueue(call_id, {"n": 1}, hold=30)
+    second = store.enqueue(call_id, {"n": 2}, hold=30)
+    assert store.claim(call_id, released=[second]) is None  # only the head item can go, and it is held
+    item = store.claim(call_id, released=[first, second])
+    assert item is not None and item.item_id == first and item.payload == {"n": 1}
+    assert call_id not in store.due_calls()  # the others still see the hold
+    store.nack(item, retry_after=30)  # attempted once: its backoff holds even when named
+    assert store.claim(call_id, released=[first, second]) is None
+    other = new_id()
+    store.enqueue(other, {"n": 3}, hold=30)
+    assert store.claim(other, released=["not-this-one"]) is None
+
+
+def test_writes_in_a_batch_are_all_there_after_it_and_visible_inside(store: Store) -> None:
+    call_id = new_id()
+    with store.batch():
+        assert store.add_marker(f"m-{call_id}", ttl=60)
+        store.put_call(call_id, {"state": "active"})
+        with store.batch():  # nested: part of the outer one
+            item = store.enqueue(call_id, {"n": 1})
+        assert store.get_call(call_id) == {"state": "active"}
+        store.create_gather(call_id, "g-1", {})
+        with pytest.raises(GatherConflict):  # a write that fails inside undoes only itself
+            store.create_gather(call_id, "g-2", {})
+    assert not store.add_marker(f"m-{call_id}", ttl=60)
+    assert store.get_call(call_id) == {"state": "active"}
+    assert store.open_gather(call_id)["id"] == "g-1"
+    claimed = store.claim(call_id)
+    assert claimed is not None and claimed.item_id == item
+
+
+def test_an_exception_leaving_a_batch_undoes_it_on_sqlite_only(backend: Backend) -> None:
+    """SQLite groups the writes in one transaction; Redis runs each write on its own (documented)."""
+    store = backend.open()
+    call_id = new_id()
+    with pytest.raises(RuntimeError), store.batch():
+        store.put_call(call_id, {"state": "active"})
+        store.enqueue(call_id, {"n": 1})
+        raise RuntimeError("the handler failed half-way")
+    if backend.name == "sqlite":
+        assert store.get_call(call_id) is None and store.claim(call_id) is None
+    else:
+        assert store.get_call(call_id) == {"state": "active"} and store.claim(call_id) is not None
+
+
+def test_other_threads_write_between_batches_not_inside_them(store: Store) -> None:
+    call_id = new_id()
+    written: list[str] = []
+    inside = threading.Event()
+
+    def other_writer() -> None:
+        inside.wait(5)
+        store.put_call(f"{call_id}-other", {"state": "x"})
+        written.append("other")
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    with store.batch():
+        store.put_call(call_id, {"state": "active"})
+        inside.set()
+        time.sleep(0.2)
+        written.append("batch")
+    thread.join(10)
+    assert store.get_call(f"{call_id}-other") == {"state": "x"}
+    if isinstance(store, SqliteStore):
+        assert written == ["batch", "other"]  # the other writer waited for the commit
+
+
 def test_expired_lease_lets_another_worker_claim(store: Store) -> None:
     call_id = new_id()
     store.enqueue(call_id, {"index": 0})

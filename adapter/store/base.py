@@ -32,12 +32,13 @@ they come back as fresh ``dict`` objects.  Backend failures raise ``StoreUnavail
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -201,8 +202,9 @@ class Store(ABC):
         """Append an event for delivery after the call's earlier events; return the item id.
 
         ``hold``: the item becomes claimable only after that many seconds, or earlier when
-        ``release`` is called (the proxy holds events until its answer to Bandwidth is sent;
-        if the process dies first, the hold simply runs out and nothing is lost).
+        ``release`` is called or a claim names it in ``released`` (the proxy holds events until
+        its answer to Bandwidth is sent; if the process dies first, the hold simply runs out and
+        nothing is lost).
         """
 
     @abstractmethod
@@ -210,8 +212,13 @@ class Store(ABC):
         """Make the call's held, never-attempted items claimable now; return how many."""
 
     @abstractmethod
-    def claim(self, call_id: str, *, lease: float = DEFAULT_LEASE) -> OutboxItem | None:
-        """Lease the call's head item when it is due and not leased; else ``None``."""
+    def claim(self, call_id: str, *, lease: float = DEFAULT_LEASE,
+              released: Collection[str] = ()) -> OutboxItem | None:
+        """Lease the call's head item when it is due and not leased; else ``None``.
+
+        ``released``: ids of items whose hold is over for this caller (the process that queued
+        them has sent its answer): such a head item is due even before its hold runs out, if it
+        was never attempted.  This is ``release`` without a write."""
 
     @abstractmethod
     def ack(self, item: OutboxItem) -> bool:
@@ -231,6 +238,15 @@ class Store(ABC):
     @abstractmethod
     def outbox_depth(self) -> int:
         """Items waiting in the outbox, leased or not (a metric)."""
+
+    # -- grouping -----------------------------------------------------------------------------
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """Group the writes made inside (by this thread) into one transaction where the backend
+        has them (SQLite: one commit instead of one per write, and all-or-nothing when an
+        exception leaves the block).  Elsewhere each write stays atomic on its own.  Keep the
+        block short: no network I/O inside, other writers wait for it."""
+        return contextlib.nullcontext()
 
     # -- markers ----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ lost reply neither completes a gather "twice" nor enqueues or claims an item twi
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -241,11 +241,12 @@ class RedisStore(Store):
         base = self._base(call_id)
         return int(self._run("release", [base, self._due], [call_id]))
 
-    def claim(self, call_id: str, *, lease: float = DEFAULT_LEASE) -> OutboxItem | None:
+    def claim(self, call_id: str, *, lease: float = DEFAULT_LEASE,
+              released: Collection[str] = ()) -> OutboxItem | None:
         base = self._base(call_id)
         lease = check_seconds("lease", lease)
         token = new_token()
-        reply = self._run("claim", [base, self._due], [call_id, _ms(lease), token])
+        reply = self._run("claim", [base, self._due], [call_id, _ms(lease), token, *released])
         if not reply:
             return None
         item_id, payload, attempts, enqueued_at, lease_until = reply

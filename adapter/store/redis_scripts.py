@@ -194,7 +194,7 @@ reschedule(list, due, call_id)
 return released
 """
 
-# KEYS: base, due.  ARGV: call_id, lease_ms, token
+# KEYS: base, due.  ARGV: call_id, lease_ms, token, released item ids...
 # Returns {} | {item_id, payload_json, attempts, enqueued_at_ms, lease_until_ms}
 CLAIM = r"""
 local base, due, call_id, token = KEYS[1], KEYS[2], ARGV[1], ARGV[3]
@@ -211,8 +211,17 @@ if item[5] == token then  -- our own claim, retried after a lost reply
 end
 local now = now_ms()
 if at > now then
-  redis.call('ZADD', due, at, call_id)
-  return {}
+  -- held, unless the caller names it as released (never attempted, not leased)
+  local released = false
+  if tonumber(item[2]) == 0 and tonumber(item[4]) <= now then
+    for i = 4, #ARGV do
+      if ARGV[i] == head then released = true break end
+    end
+  end
+  if not released then
+    redis.call('ZADD', due, at, call_id)
+    return {}
+  end
 end
 local lease_until = now + tonumber(ARGV[2])
 redis.call('HSET', key, 'lease_until', lease_until, 'lease_token', token)

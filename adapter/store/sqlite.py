@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from adapter.store.base import (
@@ -178,10 +178,35 @@ class SqliteStore(Store):
             raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
 
     @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for every write of this thread inside (see ``Store.batch``)."""
+        if getattr(self._local, "batch", None) is not None:
+            yield  # nested: the outer batch commits
+            return
+        with self._write() as conn:
+            self._local.batch = conn
+            try:
+                yield
+            finally:
+                self._local.batch = None
+
+    @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any error.
-        Writers take turns on the writer lock first (see ``sqlite_writer_lock``)."""
+        Writers take turns on the writer lock first (see ``sqlite_writer_lock``).  Inside a
+        ``batch`` it is a savepoint of the batch's transaction instead."""
         conn = self._connect()
+        if getattr(self._local, "batch", None) is conn:
+            with self._translate_errors():
+                conn.execute("SAVEPOINT store_op")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK TO store_op")
+                    conn.execute("RELEASE store_op")
+                    raise
+                conn.execute("RELEASE store_op")
+            return
         with conn.in_use, self._translate_errors(), self._writer_turn():
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -422,7 +447,8 @@ class SqliteStore(Store):
             )
         return cursor.rowcount
 
-    def claim(self, call_id: str, *, lease: float = DEFAULT_LEASE) -> OutboxItem | None:
+    def claim(self, call_id: str, *, lease: float = DEFAULT_LEASE,
+              released: Collection[str] = ()) -> OutboxItem | None:
         check_id("call_id", call_id)
         lease = check_seconds("lease", lease)
         with self._write() as conn:
@@ -435,7 +461,8 @@ class SqliteStore(Store):
             if row is None:
                 return None
             seq, item_id, payload, attempts, enqueued_at, not_before, lease_until = row
-            if not_before > now or lease_until > now:
+            held = not_before > now and not (attempts == 0 and item_id in released)
+            if held or lease_until > now:
                 return None
             token, until = new_token(), now + lease
             conn.execute("UPDATE outbox SET lease_until = ?, lease_token = ? WHERE seq = ?", (until, token, seq))
