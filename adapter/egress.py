@@ -158,7 +158,7 @@ class GuardedClient:
                 headers: Mapping[str, str] | None = None, data: Mapping[str, Any] | str | bytes | None = None,
                 json: Any = None, auth: tuple[str, str] | None = None) -> Reply:
         """Send a request, following allowed redirects; raises EgressDenied / ResponseTooLarge /
-        EgressTimeout / EgressError."""
+        EgressTimeout / EgressError.  ``timeout`` bounds the whole exchange, redirects included."""
         started = time.perf_counter()
         outcome = "error"
         try:
@@ -186,9 +186,13 @@ class GuardedClient:
         if auth is not None:
             sent["Authorization"] = basic_authorization(*auth)
         body = encode_body(sent, data, json)
+        deadline = time.monotonic() + timeout  # for the whole exchange, redirects included
         while True:
             self.policy.check_url(url)
-            response = self.transport.send(method, url, body=body, headers=sent, timeout=timeout)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise EgressTimeout(f"{method} {url}: timed out after {len(redirects)} redirect(s)")
+            response = self.transport.send(method, url, body=body, headers=sent, timeout=remaining)
             complete = False
             try:
                 location = response.headers.get("location")

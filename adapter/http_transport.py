@@ -11,7 +11,9 @@ for the same exchange.  This module keeps what the proxy needs from the bigger c
   TLS handshake or any request byte (the egress guard checks the peer address there);
 * one retry on a fresh connection when a *reused* connection turns out to be closed by the
   server before it answered (the keep-alive race), never otherwise;
-* a timeout on every socket operation; responses are read by the caller, in bounded chunks.
+* ``timeout`` bounds the whole exchange, not each socket operation: connecting, sending and
+  every read of the status line, headers and body wait at most until the deadline, so a peer
+  that trickles bytes cannot hold a thread past it (without a watchdog thread per request).
 
 Errors are ``TransportError`` (``TransportTimeout`` for timeouts).
 """
@@ -19,10 +21,12 @@ Errors are ``TransportError`` (``TransportTimeout`` for timeouts).
 from __future__ import annotations
 
 import http.client
+import io
 import select
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +75,53 @@ class Exchange:
             self._connection.close()
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The socket as one response reads it: every receive waits at most until the deadline.
+
+    It reads through the socket's own ``SocketIO`` (``makefile``), which keeps the descriptor
+    open while the response needs it even after the connection object closes the socket, as
+    ``http.client`` does on ``Connection: close``."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the exchange outlasted its timeout")
+        self._sock.settimeout(remaining)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """What ``http.client.HTTPResponse`` is given instead of the socket: it only calls ``makefile``."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+def _response_class(deadline: float) -> Callable[..., http.client.HTTPResponse]:
+    def make(sock: socket.socket, *args: Any, **kwargs: Any) -> http.client.HTTPResponse:
+        return http.client.HTTPResponse(_DeadlineSocket(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
 def origin_of(url: str) -> tuple[Origin, str]:
     """(scheme, host, port) and the request target of an absolute http(s) URL."""
     parts = urlsplit(url)
@@ -97,8 +148,13 @@ class Transport:
     def send(self, method: str, url: str, *, body: bytes | None, headers: Mapping[str, str],
              timeout: float) -> Exchange:
         origin, target = origin_of(url)
+        deadline = time.monotonic() + timeout
         for attempt in (1, 2):
-            connection, reused = self._acquire(origin, timeout)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TransportTimeout(f"{method} {url}: timed out")
+            connection, reused = self._acquire(origin, remaining)
+            connection.response_class = _response_class(deadline)
             try:
                 connection.request(method, target, body=body, headers=dict(headers))
                 response = connection.getresponse()

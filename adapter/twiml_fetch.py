@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Mapping
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit, urlunsplit
@@ -95,6 +95,7 @@ def with_query(url: str, params: Mapping[str, str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(kept), ""))
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the text; apps use a handful of URLs
 def as_sent(url: str) -> str:
     """The URL exactly as ``requests`` puts it on the wire (what Twilio signs: "the URL requested")."""
     prepared = PreparedRequest()
@@ -136,48 +137,16 @@ def build_request(url: str, method: str, params: Mapping[str, str], auth_token: 
     return AppRequest(method, sent, form, headers)
 
 
-def _within(budget: float, work: Callable[[], Reply]) -> Reply:
-    """``work()`` if it completes within ``budget`` seconds, else ``AppFailure``.
-
-    The work runs on its own thread because the socket timeouts of ``requests`` bound each
-    read, not the whole exchange (a slow body or a chain of redirects could outlast them); a
-    late thread is abandoned and ends on its own socket timeout.
-    """
-    replies: list[Reply] = []
-    errors: list[BaseException] = []
-    finished = threading.Event()
-
-    def run() -> None:
-        try:
-            replies.append(work())
-        except BaseException as exc:  # handed to the waiting thread
-            errors.append(exc)
-        finally:
-            finished.set()
-
-    threading.Thread(target=run, name="twiml-fetch", daemon=True).start()
-    if not finished.wait(budget):
-        raise AppFailure(f"no complete answer within the {budget:g} s budget")
-    if errors:
-        raise errors[0]
-    return replies[0]
-
-
 def send(client: GuardedClient, request: AppRequest, *, budget: float,
          auth: tuple[str, str] | None = None) -> Reply:
     """Send ``request``; the complete 2xx reply, or ``AppFailure`` saying what went wrong."""
     if budget <= 0:
         raise AppFailure("no time left in the budget")
 
-    def work() -> Reply:
-        return client.request(request.method, request.url, timeout=budget, headers=request.headers,
-                              data=request.body, auth=auth)
-
     shown = f"{request.method} {strip_userinfo(request.url)}"
-    try:
-        reply = _within(budget, work)
-    except AppFailure as exc:
-        raise AppFailure(f"{shown}: {exc}") from None
+    try:  # the budget bounds the whole exchange, redirects and a trickling body included
+        reply = client.request(request.method, request.url, timeout=budget, headers=request.headers,
+                               data=request.body, auth=auth)
     except EgressDenied as exc:
         raise AppFailure(f"{shown}: refused by the egress guard: {exc}") from None
     except ResponseTooLarge as exc:

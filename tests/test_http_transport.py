@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -190,3 +191,28 @@ def test_timeouts_and_refused_connections_are_told_apart(servers):
 def test_urls_it_cannot_send_to_are_errors(url):
     with pytest.raises(TransportError):
         Transport().send("GET", url, body=None, headers={}, timeout=1)
+
+
+def test_the_timeout_bounds_the_whole_exchange_not_each_read(servers):
+    """A peer that sends a byte every 0.1 s never lets one read wait 0.5 s, yet cannot hold the
+    caller past the timeout: headers or body, chunked or not."""
+    def trickle(payload: bytes) -> Handler:
+        def handler(conn: socket.socket, number: int) -> bool:
+            for byte in payload:
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return False
+                threading.Event().wait(0.1)
+            return False
+        return handler
+
+    slow_headers = serve(servers, trickle(b"HTTP/1.1 200 OK\r\n" + b"X-Pad: abcdefghij\r\n" * 20 + b"\r\n"))
+    slow_body = serve(servers, trickle(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 100))
+    slow_chunks = serve(servers, trickle(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                         + b"1\r\nx\r\n" * 50 + b"0\r\n\r\n"))
+    for server in (slow_headers, slow_body, slow_chunks):
+        started = time.monotonic()
+        with pytest.raises(TransportTimeout):
+            fetch(Transport(), server.url + "/", timeout=0.5)
+        assert time.monotonic() - started < 2.0
