@@ -6,7 +6,7 @@ alternated *per key* (``key`` returns e.g. a call id, or None for requests alter
 with ``catapult_call_key`` every Bandwidth callback of every call goes to the other instance than
 that call's previous callback, however the calls' requests interleave.
 
-    balancer = RoundRobin([proxy_a.url, proxy_b.url], key=catapult_call_key)
+    balancer = RoundRobin([proxy_a.url, proxy_b.url], key=catapult_call_key)   # twiml_call_key: TwiML mode
     with serve(balancer) as front:
         ...                                   # public_url of both proxies = front.url
     balancer.log                              # (backend index, method, path, status, key)
@@ -115,19 +115,44 @@ def catapult_call_key(path: str, body: bytes) -> str | None:
     parts = path.strip("/").split("/")
     call_id: str | None = None
     if parts[:2] == ["catapult", "callbacks"]:
-        try:
-            event = json.loads(body)
-        except ValueError:
-            return None
-        call_id = str(event.get("callId")) if isinstance(event, dict) and event.get("callId") else None
+        call_id = _event_call(body)
     elif parts[:2] == ["catapult", "bw"] and len(parts) == 4:
-        encoded = parts[3].split(".", 1)[0]
-        try:
-            payload = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
-        except (ValueError, binascii.Error):
-            return None
-        if isinstance(payload, dict):
-            call_id = str(payload.get("call") or payload.get("pending") or "") or None
+        call_id = _reference_call(parts[3])
     elif parts[:1] == ["v1"] and len(parts) >= 5 and parts[3] == "calls":
         return f"v1 {parts[4]}"
     return f"bandwidth {call_id}" if call_id else None
+
+
+def twiml_call_key(path: str, body: bytes) -> str | None:
+    """TwiML mode's ``catapult_call_key``: ``"bandwidth <call id>"`` for Bandwidth's callbacks
+    about a call (the ``callId`` of an application callback to ``/twiml/callbacks``, or the
+    ``call`` of the signed reference in a ``/twiml/bw/{kind}/{reference}`` URL: the gather,
+    redirect, action and notify URLs the proxy wrote into BXML); None otherwise."""
+    parts = path.strip("/").split("/")
+    call_id: str | None = None
+    if parts[:2] == ["twiml", "callbacks"]:
+        call_id = _event_call(body)
+    elif parts[:2] == ["twiml", "bw"] and len(parts) == 4:
+        call_id = _reference_call(parts[3])
+    return f"bandwidth {call_id}" if call_id else None
+
+
+def _event_call(body: bytes) -> str | None:
+    """The ``callId`` of a v2 event's JSON body."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return None
+    return str(event.get("callId")) if isinstance(event, dict) and event.get("callId") else None
+
+
+def _reference_call(token: str) -> str | None:
+    """The call named by a signed reference (``base64url(JSON).mac``; read, not verified)."""
+    encoded = token.split(".", 1)[0]
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(payload, dict):
+        return None
+    return str(payload.get("call") or payload.get("pending") or "") or None

@@ -1,7 +1,7 @@
 """The proxy as a real process: ``python -m bxml_migrate serve`` (gunicorn, or ``--dev``), configured
 only by ``BXML_MIGRATE_*`` environment variables, for crash/restart and scale-out tests.
 
-    settings = catapult_settings(sim, v1_events_url, state_url, public_url)
+    settings = catapult_settings(sim, v1_events_url, state_url, public_url)   # or twiml_mode_settings(...)
     with ProxyProcess(settings, tmp_path / "a") as proxy:    # waits until /readyz is 200
         ...
         proxy.kill()                                         # SIGKILL, the whole process group
@@ -26,7 +26,7 @@ from typing import Any
 
 import requests
 
-from tests.proxy_harness import proxy_settings
+from tests.proxy_harness import proxy_settings, twiml_settings
 from tests.redis_server import free_port
 
 START_TIMEOUT = 30.0
@@ -36,6 +36,16 @@ def catapult_settings(sim: Any, v1_events_url: str, state_url: str, public_url: 
                       **overrides: Any) -> dict[str, Any]:
     """Catapult-mode settings (dotted keys) for a proxy in front of ``sim`` and a v1 app."""
     settings = proxy_settings(sim, state_url, public_url, v1_events_url=v1_events_url)
+    settings.update(overrides)
+    return settings
+
+
+def twiml_mode_settings(sim: Any, app_url: str, state_url: str, public_url: str, *,
+                        twiml: Mapping[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    """TwiML-mode settings (dotted keys) for a proxy in front of ``sim`` and a TwiML app whose voice
+    URL is ``app_url`` (``twiml``: other ``twiml.*`` keys without the section, as ``twiml_settings``)."""
+    settings = proxy_settings(sim, state_url, public_url)
+    settings.update(twiml_settings(app_url, **(twiml or {})))
     settings.update(overrides)
     return settings
 
