@@ -18,6 +18,7 @@ environment variable.  Secret values never appear in ``repr``/``str`` or in erro
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import hmac
 import json
@@ -317,7 +318,7 @@ class Config:
     def _missing_for(self, mode: Mode) -> list[Setting]:
         return [row for row in SCHEMA if mode in row.required_for and self.value(row) is None]
 
-    @property
+    @functools.cached_property  # derived from frozen settings: computed once per loaded configuration
     def signing_key(self) -> bytes:
         """The HMAC key of the signed references the proxy writes into BXML and TwiML URLs.
 

@@ -65,17 +65,29 @@ class Metrics:
                                   **kwargs)
         self.inflight = Gauge("bxml_migrate_requests_in_flight", "Requests being handled", **(
             {"multiprocess_mode": "livesum"} if self.multiprocess else {}), **kwargs)
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._upstream_children: dict[tuple[str, str], tuple[Any, Any]] = {}
         if self.multiprocess:
             MultiProcessCollector(self.registry)
         self.registry.register(_OutboxDepth(outbox_depth))
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:  # labels() takes a lock and builds its key each time: once per label set
+            children = self._request_children[key] = (self.requests.labels(route, method, str(status)),
+                                                      self.latency.labels(route))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_upstream(self, target: str, outcome: str, seconds: float) -> None:
-        self.upstream.labels(target, outcome).inc()
-        self.upstream_latency.labels(target).observe(seconds)
+        key = (target, outcome)
+        children = self._upstream_children.get(key)
+        if children is None:
+            children = self._upstream_children[key] = (self.upstream.labels(target, outcome),
+                                                       self.upstream_latency.labels(target))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def count_diagnostics(self, diagnostics: Iterable[Diagnostic]) -> None:
         for diagnostic in diagnostics:

@@ -116,7 +116,7 @@ class AppRequest:
     form: dict[str, str] | None
     headers: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property  # encoded once however often it is sent
     def body(self) -> str | None:
         return None if self.form is None else urlencode(self.form)
 

@@ -23,6 +23,10 @@ class ProxyApplication(BaseApplication):
                         "graceful_timeout": graceful_timeout, "timeout": 30, "accesslog": None,
                         "worker_exit": _worker_exit, "child_exit": _child_exit, "logconfig_dict": LOGGING,
                         "logger_class": AppLogsRequests,
+                        # gunicorn's 2 s default would close kept-alive connections while Bandwidth
+                        # (or a load balancer) may be about to reuse them: a webhook lost that way
+                        # ends a call.  Keep them longer than common balancer idle timeouts (60 s).
+                        "keepalive": 75,
                         # one fixed control-socket path would be shared by every instance on a host
                         "control_socket_disable": True}
         super().__init__()
