@@ -5,9 +5,14 @@
     server.restart()                     # same port, empty data (no persistence)
     server.stop()
 
-The server runs without persistence (``--save '' --appendonly no``) in a private temporary
-directory; its log is kept there for failure messages.  A missing ``redis-server`` is an
-error, not a skip: CI installs it (set ``REDIS_SERVER`` to use another binary).
+    RedisServer(persistent=True)         # AOF: restart() keeps the data
+
+By default the server runs without persistence (``--save '' --appendonly no``) in a private
+temporary directory; its log is kept there for failure messages.  With ``persistent=True`` it
+writes an append-only file, fsynced on every write (``--appendonly yes --appendfsync always``),
+into that same directory, which ``restart()`` keeps: the restarted server loads every write
+acknowledged before it stopped (``close()`` removes the directory).  A missing ``redis-server``
+is an error, not a skip: CI installs it (set ``REDIS_SERVER`` to use another binary).
 """
 
 from __future__ import annotations
@@ -50,9 +55,10 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, persistent: bool = False) -> None:
         self.binary = find_redis_server()
         self.port = port or free_port()
+        self.persistent = persistent
         self.directory = Path(tempfile.mkdtemp(prefix="bxml-migrate-redis-"))
         self.log_path = self.directory / "redis.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -67,7 +73,7 @@ class RedisServer:
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--save", "",
-            "--appendonly", "no",
+            *(["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]),
             "--dir", str(self.directory),
             "--logfile", str(self.log_path),
         ]
@@ -111,7 +117,8 @@ class RedisServer:
             process.wait(timeout=10)
 
     def restart(self) -> None:
-        """Stop and start again on the same port (the data is gone: no persistence)."""
+        """Stop and start again on the same port and directory: the data is gone without persistence,
+        reloaded from the append-only file with ``persistent=True``."""
         self.stop()
         self.start()
 
