@@ -67,6 +67,7 @@ class Metrics:
             {"multiprocess_mode": "livesum"} if self.multiprocess else {}), **kwargs)
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._upstream_children: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._delivery_children: dict[str, Any] = {}
         if self.multiprocess:
             MultiProcessCollector(self.registry)
         self.registry.register(_OutboxDepth(outbox_depth))
@@ -88,6 +89,12 @@ class Metrics:
                                                        self.upstream_latency.labels(target))
         children[0].inc()
         children[1].observe(seconds)
+
+    def count_delivery(self, outcome: str) -> None:
+        child = self._delivery_children.get(outcome)
+        if child is None:
+            child = self._delivery_children[outcome] = self.deliveries.labels(outcome)
+        child.inc()
 
     def count_diagnostics(self, diagnostics: Iterable[Diagnostic]) -> None:
         for diagnostic in diagnostics:

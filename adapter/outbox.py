@@ -149,7 +149,6 @@ class OutboxWorker:
                     del self._released[call_id]
             if again:
                 self._dispatch(call_id)
-            self._wake.set()
 
     def _send(self, item: OutboxItem) -> str:
         """Deliver one item: ``delivered``; ``dropped`` after the last attempt failed (both to be

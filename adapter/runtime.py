@@ -90,7 +90,7 @@ def build_runtime(config: Config, *, store: Store | None = None, start_worker: b
     # A claim's lease must outlast one delivery attempt, or another instance may send the event meanwhile.
     lease = max(30.0, 2 * config.catapult.event_timeout + 5)
     outbox = OutboxWorker(store, http, lease=lease,
-                          on_result=lambda item, outcome: metrics.deliveries.labels(outcome).inc())
+                          on_result=lambda item, outcome: metrics.count_delivery(outcome))
     runtime = Runtime(config, store, bandwidth, http, outbox, modes, metrics)
     if Mode.TWIML in modes:
         runtime.twiml_http = GuardedClient(

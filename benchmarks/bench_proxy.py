@@ -364,9 +364,11 @@ def main() -> int:
         paced, paced_wall = phase(VIA_PROXY, args.rate)
         paced_delivery = wait_for_events(peers, paced)
         peers.reset()
-        cpu_before = process_cpu_seconds(proxy.pid)
+        cpu_before = [process_cpu_seconds(proxy.pid), process_cpu_seconds(peers.pid), time.process_time()]
         saturated, saturated_wall = phase(VIA_PROXY, None)
-        cpu_used = process_cpu_seconds(proxy.pid) - cpu_before
+        cpu_used, peers_cpu, load_cpu = (after - before for after, before in zip(
+            [process_cpu_seconds(proxy.pid), process_cpu_seconds(peers.pid), time.process_time()], cpu_before,
+            strict=True))
         saturated_delivery = wait_for_events(peers, saturated)
     finally:
         proxy.send_signal(signal.SIGTERM)
@@ -381,7 +383,8 @@ def main() -> int:
         if delivered < expected:
             errors.append(f"{name}: {expected - delivered} of {expected} events to the app not delivered")
     results["saturated_callbacks_per_s"] = saturated.callbacks() / saturated_wall
-    results["saturated_proxy_cpu_ms_per_callback"] = 1000 * cpu_used / max(saturated.callbacks(), 1)
+    for name, seconds in (("proxy", cpu_used), ("peers", peers_cpu), ("load_generator", load_cpu)):
+        results[f"saturated_{name}_cpu_ms_per_callback"] = 1000 * seconds / max(saturated.callbacks(), 1)
     for flow in mix:
         results[f"saturated_{flow}_p50_ms"] = pct(saturated.latency[flow], 50)
         results[f"saturated_{flow}_p99_ms"] = pct(saturated.latency[flow], 99)

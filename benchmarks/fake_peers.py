@@ -138,6 +138,10 @@ class FakePeers:
         with urllib.request.urlopen(urllib.request.Request(self.url + path, method=method), timeout=5) as response:
             return response.read().decode()
 
+    @property
+    def pid(self) -> int:
+        return self.process.pid or 0
+
     def count(self) -> int:
         return int(self._request("GET", "/bench/count"))
 
