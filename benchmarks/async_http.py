@@ -9,7 +9,17 @@ would).  It handles what the peers here answer: ``Content-Length`` and chunked b
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from urllib.parse import urlsplit
+
+
+def run(main: Any) -> Any:
+    """``asyncio.run``, on uvloop when it is installed (``pip install -e '.[bench]'``)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 class HttpError(Exception):

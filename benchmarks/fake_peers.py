@@ -25,6 +25,8 @@ import socket
 import time
 import urllib.request
 
+from async_http import run
+
 VOICE_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?><Response>'
     '<Gather action="/gather-done" numDigits="4" timeout="5"><Say voice="alice">Enter your PIN.</Say></Gather>'
@@ -107,7 +109,7 @@ def _serve(port: int) -> None:
         async with server:
             await server.serve_forever()
 
-    asyncio.run(main())
+    run(main())
 
 
 def free_port() -> int:
