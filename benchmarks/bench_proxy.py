@@ -1,7 +1,7 @@
 """Load and latency of the translation proxy under gunicorn on loopback, in both modes.
 
     python benchmarks/bench_proxy.py [--mode mixed|catapult|twiml] [--calls 50] [--rate 500]
-                                     [--seconds 10] [--workers 2] [--threads 16]
+                                     [--seconds 10] [--workers N] [--threads N]
                                      [--store sqlite|redis] [--json FILE]
 
 Simulated calls run gather flows against ``bxml-migrate serve`` (gunicorn, both modes configured)
@@ -272,9 +272,12 @@ def start_proxy(args: argparse.Namespace, peers: FakePeers, state_dir: str,
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-"),
     })
     log = open(os.path.join(state_dir, "proxy.log"), "wb")  # noqa: SIM115 - kept open for the child
-    process = subprocess.Popen([sys.executable, "-m", "bxml_migrate", "serve", "--port", str(port), "--workers",
-                                str(args.workers), "--threads", str(args.threads)], env=env,
-                               stdout=log, stderr=log)
+    command = [sys.executable, "-m", "bxml_migrate", "serve", "--port", str(port)]
+    if args.workers is not None:
+        command += ["--workers", str(args.workers)]
+    if args.threads is not None:
+        command += ["--threads", str(args.threads)]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -345,8 +348,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=500.0,
                         help="requests/s the paced calls offer together (default 500)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=16, help="threads per worker (default 16)")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: serve's, from the CPU count)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: serve's)")
     parser.add_argument("--store", choices=("sqlite", "redis"), default="sqlite")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args()
@@ -356,7 +359,8 @@ def main() -> int:
     state_dir = tempfile.mkdtemp(prefix="bench-proxy-")
     proxy, proxy_url = start_proxy(args, peers, state_dir, redis_url)
     results: dict[str, Any] = {"mode": args.mode, "calls": args.calls, "rate": args.rate, "seconds": args.seconds,
-                               "workers": args.workers, "threads": args.threads, "store": args.store}
+                               "workers": args.workers or "serve's default",
+                               "threads": args.threads or "serve's default", "store": args.store}
     errors: list[str] = []
     try:
         def phase(flows: dict[str, Flow], rate: float | None, calls: int = args.calls,
