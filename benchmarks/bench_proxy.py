@@ -1,6 +1,6 @@
 """Load and latency of the translation proxy under gunicorn on loopback, in both modes.
 
-    python benchmarks/bench_proxy.py [--mode mixed|catapult|twiml] [--calls 50] [--rate 500]
+    python benchmarks/bench_proxy.py [--mode mixed|catapult|twiml] [--calls 50] [--rates 50,500]
                                      [--seconds 10] [--workers N] [--threads N]
                                      [--store sqlite|redis] [--json FILE]
 
@@ -20,15 +20,21 @@ plays Bandwidth.  Flows, each call on its own keep-alive connection:
 
 Phases, each ``--seconds`` long:
 
+For each rate of ``--rates`` (default 50 and 500 requests/s: one step per second per call, as
+callers pressing keys, and the throughput target):
+
 1. *direct*: the same flows' requests sent straight to the app (the v2 payloads to the v1 app's
    event URL, Twilio's form parameters to the TwiML app's URLs), ``--calls`` concurrent calls
-   paced so that together they offer ``--rate`` requests/s: the baseline.
+   paced so that together they offer that rate: the baseline.
 2. *paced*: the flows through the proxy, same calls, same pacing.  The latency the proxy adds is
    the proxy's percentile minus the direct one (p50, p99), per mode and overall.  Pacing is
    what a phone call does (a caller presses keys at the pace of the prompts), and an offered
    rate, not a closed loop, is what shows latency: with no pause between callbacks the latency
    of 50 calls is only 50 / throughput.  A step that comes back late is followed at once
    (no catch-up bursts).
+
+Then:
+
 3. *saturated*: the flows through the proxy with no pacing (closed loop): callbacks per second.
 
 After each proxy phase the benchmark waits for the outbox to deliver every event of the finished
@@ -341,12 +347,41 @@ def wait_for_events(peers: FakePeers, samples: Samples, limit: float = 60.0) -> 
     return peers.count(), expected, time.perf_counter() - started
 
 
+def rates_list(text: str) -> list[float]:
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
+    if not rates or any(rate <= 0 for rate in rates):
+        raise argparse.ArgumentTypeError("rates must be positive")
+    return rates
+
+
+def latency_results(tag: str, mix: list[str], direct: Samples, paced: Samples, paced_wall: float) -> dict[str, Any]:
+    results: dict[str, Any] = {f"{tag}_callbacks_per_s": paced.callbacks() / paced_wall}
+    everything = {flow: paced.latency[flow] for flow in mix}
+    baseline = {flow: direct.latency[flow] for flow in mix}
+    everything["all"] = [x for flow in mix for x in paced.latency[flow]]
+    baseline["all"] = [x for flow in mix for x in direct.latency[flow]]
+    for flow in [*mix, "all"] if len(mix) > 1 else mix:
+        for p in (50, 99):
+            proxy_ms, direct_ms = pct(everything[flow], p), pct(baseline[flow], p)
+            results[f"{tag}_{flow}_p{p}_ms"] = proxy_ms
+            results[f"{tag}_direct_{flow}_p{p}_ms"] = direct_ms
+            results[f"{tag}_added_{flow}_p{p}_ms"] = proxy_ms - direct_ms
+    if "catapult" in mix:
+        results[f"{tag}_rest_create_gather_p50_ms"] = pct(paced.latency["rest"], 50)
+        results[f"{tag}_rest_create_gather_p99_ms"] = pct(paced.latency["rest"], 99)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("mixed", "catapult", "twiml"), default="mixed")
     parser.add_argument("--calls", type=int, default=50, help="concurrent calls (default 50)")
-    parser.add_argument("--rate", type=float, default=500.0,
-                        help="requests/s the paced calls offer together (default 500)")
+    parser.add_argument("--rates", type=rates_list, default=[50.0, 500.0],
+                        help="requests/s the paced calls offer together, one paced phase each "
+                             "(default 50,500: a step per second per call, and the throughput target)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: serve's, from the CPU count)")
     parser.add_argument("--threads", type=int, help="threads per worker (default: serve's)")
@@ -358,10 +393,11 @@ def main() -> int:
     redis_process, redis_url = start_redis() if args.store == "redis" else (None, None)
     state_dir = tempfile.mkdtemp(prefix="bench-proxy-")
     proxy, proxy_url = start_proxy(args, peers, state_dir, redis_url)
-    results: dict[str, Any] = {"mode": args.mode, "calls": args.calls, "rate": args.rate, "seconds": args.seconds,
+    results: dict[str, Any] = {"mode": args.mode, "calls": args.calls, "seconds": args.seconds,
                                "workers": args.workers or "serve's default",
                                "threads": args.threads or "serve's default", "store": args.store}
     errors: list[str] = []
+    deliveries: list[tuple[str, tuple[int, int, float]]] = []
     try:
         def phase(flows: dict[str, Flow], rate: float | None, calls: int = args.calls,
                   seconds: float = args.seconds) -> tuple[Samples, float]:
@@ -369,17 +405,21 @@ def main() -> int:
 
         phase(VIA_PROXY, None, calls=10, seconds=2.0)  # warm-up
         wait_for_events(peers, Samples())
-        direct, _ = phase(DIRECT, args.rate)
-        peers.reset()
-        paced, paced_wall = phase(VIA_PROXY, args.rate)
-        paced_delivery = wait_for_events(peers, paced)
-        peers.reset()
+        for rate in args.rates:
+            tag = f"paced{rate:g}"
+            direct, _ = phase(DIRECT, rate)
+            peers.reset()
+            paced, paced_wall = phase(VIA_PROXY, rate)
+            deliveries.append((tag, wait_for_events(peers, paced)))
+            peers.reset()
+            errors += [f"{tag} direct: {e}" for e in direct.errors] + [f"{tag}: {e}" for e in paced.errors]
+            results.update(latency_results(tag, mix, direct, paced, paced_wall))
         cpu_before = [process_cpu_seconds(proxy.pid), process_cpu_seconds(peers.pid), time.process_time()]
         saturated, saturated_wall = phase(VIA_PROXY, None)
         cpu_used, peers_cpu, load_cpu = (after - before for after, before in zip(
             [process_cpu_seconds(proxy.pid), process_cpu_seconds(peers.pid), time.process_time()], cpu_before,
             strict=True))
-        saturated_delivery = wait_for_events(peers, saturated)
+        deliveries.append(("saturated", wait_for_events(peers, saturated)))
     finally:
         proxy.send_signal(signal.SIGTERM)
         proxy.wait(timeout=30)
@@ -387,35 +427,19 @@ def main() -> int:
         if redis_process is not None:
             redis_process.terminate()
 
-    for name, samples in (("direct", direct), ("paced", paced), ("saturated", saturated)):
-        errors += [f"{name}: {e}" for e in samples.errors]
-    for name, (delivered, expected, _) in (("paced", paced_delivery), ("saturated", saturated_delivery)):
-        if delivered < expected:
-            errors.append(f"{name}: {expected - delivered} of {expected} events to the app not delivered")
+    errors += [f"saturated: {e}" for e in saturated.errors]
     results["saturated_callbacks_per_s"] = saturated.callbacks() / saturated_wall
     for name, seconds in (("proxy", cpu_used), ("peers", peers_cpu), ("load_generator", load_cpu)):
         results[f"saturated_{name}_cpu_ms_per_callback"] = 1000 * seconds / max(saturated.callbacks(), 1)
     for flow in mix:
         results[f"saturated_{flow}_p50_ms"] = pct(saturated.latency[flow], 50)
         results[f"saturated_{flow}_p99_ms"] = pct(saturated.latency[flow], 99)
-    results["paced_callbacks_per_s"] = paced.callbacks() / paced_wall
-    everything = {flow: paced.latency[flow] for flow in mix}
-    baseline = {flow: direct.latency[flow] for flow in mix}
-    everything["all"] = [x for flow in mix for x in paced.latency[flow]]
-    baseline["all"] = [x for flow in mix for x in direct.latency[flow]]
-    for flow in [*mix, "all"] if len(mix) > 1 else mix:
-        for p in (50, 99):
-            proxy_ms, direct_ms = pct(everything[flow], p), pct(baseline[flow], p)
-            results[f"paced_{flow}_p{p}_ms"] = proxy_ms
-            results[f"direct_{flow}_p{p}_ms"] = direct_ms
-            results[f"added_{flow}_p{p}_ms"] = proxy_ms - direct_ms
-    if "catapult" in mix:
-        results["rest_create_gather_p50_ms"] = pct(paced.latency["rest"], 50)
-        results["rest_create_gather_p99_ms"] = pct(paced.latency["rest"], 99)
-    for name, (delivered, expected, drain) in (("paced", paced_delivery), ("saturated", saturated_delivery)):
-        results[f"{name}_events_delivered"] = delivered
-        results[f"{name}_events_expected"] = expected
-        results[f"{name}_outbox_drain_s"] = drain
+    for tag, (delivered, expected, drain) in deliveries:
+        if delivered < expected:
+            errors.append(f"{tag}: {expected - delivered} of {expected} events to the app not delivered")
+        results[f"{tag}_events_delivered"] = delivered
+        results[f"{tag}_events_expected"] = expected
+        results[f"{tag}_outbox_drain_s"] = drain
     results["errors"] = len(errors)
     width = max(len(k) for k in results)
     for key, value in results.items():
