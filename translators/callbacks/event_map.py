@@ -108,8 +108,11 @@ def check_payload(event_map: EventMap, event: Any) -> Mapping[str, Any]:
         raise CallbackSchemaError(("eventType",), f"{event_map.name}: expected eventType "
                                   f"{event_map.source_event!r}, got {shown}")
     missing = [name for name in event_map.required if event.get(name) is None or event.get(name) == ""]
-    wrong = [name for name, kind in event_map.known.items()
-             if event.get(name) is not None and not _fits(kind, event[name])]
+    known = event_map.known
+    wrong: list[str] = []
+    if any(value is not None and name in known and not _fits(known[name], value) for name, value in event.items()):
+        wrong = [name for name, kind in known.items()  # in schema order, for a stable message
+                 if event.get(name) is not None and not _fits(kind, event[name])]
     if missing or wrong:
         parts = []
         if missing:
