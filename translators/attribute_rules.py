@@ -15,9 +15,11 @@ Every attribute is accounted for: an unknown one is BXM012; a known one BXML lac
 when its value changes the call and BXM017 (info) when it is what BXML does anyway.
 
 Speed: each table is compiled once (``plan_for``) into a ``TablePlan`` holding what follows
-from its rows alone (parsed literal defaults and the targets they write, the BXM013 wording of
-lost defaults, the known names, the result of an element stating nothing the engine acts on).
-``apply_rules`` executes the plan; the result is exactly that of reading the rows one after
+from its rows alone: per row a ``_Step`` (parsed literal default and the targets it writes,
+the BXM013 wording of a lost default, the bound parse/format functions, the valid and target
+ranges merged into one pre-check), the known names, the rows an absent attribute leaves idle
+(visited only when stated), and the result of an element stating nothing the engine acts on.
+``run_plan`` executes the plan; the result is exactly that of reading the rows one after
 the other (tests/test_twiml_rule_plans.py checks it on every table).
 """
 
@@ -80,6 +82,8 @@ class Kind:
     label = "text"
 
     def parse(self, raw: Raw) -> Any:
+        if type(raw) is str:  # the common case (XML attributes): the text itself
+            return raw
         if isinstance(raw, bool) or raw is None or not isinstance(raw, str | int | float):
             raise ValueError("expected text")  # JSON objects and arrays are never a scalar value
         return str(raw)
@@ -213,8 +217,8 @@ class Keys(Kind):
         value = super().parse(raw)
         if not value and not self.allow_empty:
             raise ValueError("must not be empty")
-        bad = sorted({c for c in value if c not in self.alphabet})
-        if bad:
+        if value.strip(self.alphabet):  # what is left has a key outside the alphabet
+            bad = sorted({c for c in value if c not in self.alphabet})
             raise ValueError(f"{value!r} has keys outside {self.alphabet}: {''.join(bad)}")
         if self.max_length is not None and len(value) > self.max_length:
             raise ValueError(f"{value!r} is more than {self.max_length} key(s)")
@@ -349,6 +353,7 @@ class RuleResult:
 
 
 _ABSENT = object()
+_NUMBERS = (int, float)
 
 # What a row contributes when its attribute is absent (a compiled plan's opcodes).
 _NOTHING = 0  # custom rows, and rows without a default: nothing
@@ -357,9 +362,61 @@ _UNSUPPORTED = 2  # BXM013 when the source default behaves differently from the 
 _CONTEXT = 3  # a default from the translation context or an earlier attribute: resolved per call
 _BROKEN = 4  # a literal default that does not parse: raises on use, as the row does
 
+# What a row does with a stated attribute.
+_CHECK = 0  # parse, check, write
+_SKIP = 1  # custom: the verb's translator handles it
+_DROP = 2  # unsupported: BXM013 or BXM017
+
+
+class _Step:
+    """One row compiled: what its attribute contributes when absent, and how a stated value is handled.
+
+    ``low``/``high`` bound both the source's valid range and the target's range: a number
+    inside both needs no further check; anything else goes through ``_checked``.
+    """
+
+    __slots__ = ("absent", "bounded", "default", "format", "high", "low", "parse", "present", "requires",
+                 "row", "skip", "source", "targets", "write_empty", "written")
+
+    def __init__(self, row: AttributeRule) -> None:
+        self.row = row
+        self.source = row.source
+        self.requires = row.requires or None
+        self.default: Any = None  # absent: the parsed literal default, or the BXM013 wording of a lost one
+        self.written: dict[str, str] | None = None  # absent: the targets a literal default writes
+        if row.custom:
+            self.absent = _NOTHING
+        elif row.status is Status.UNSUPPORTED:
+            self.absent, self.default = _UNSUPPORTED, row._absent_unsupported
+        elif isinstance(row.source_default, str):
+            try:
+                self.default, text, writes = row._literal_default
+            except ValueError:
+                self.absent = _BROKEN
+            else:
+                self.absent = _LITERAL
+                self.written = {target: text for target in row.targets} if writes else None
+        elif row.source_default is None:
+            self.absent = _NOTHING
+        else:
+            self.absent = _CONTEXT
+        self.present = _SKIP if row.custom else _DROP if row.status is Status.UNSUPPORTED else _CHECK
+        self.parse = row.kind.parse
+        self.format = row.kind.format
+        self.bounded = row.valid is not None or row.target_range is not None
+        self.low, self.high = -math.inf, math.inf
+        for bounds in (row.valid, row.target_range):
+            if bounds is not None and bounds.low is not None:
+                self.low = max(self.low, bounds.low)
+            if bounds is not None and bounds.high is not None:
+                self.high = min(self.high, bounds.high)
+        self.targets = row.targets
+        self.write_empty = row.write_empty
+        self.skip = None if row.state_explicit else row.target_default  # an explicit value left unwritten
+
 
 class TablePlan:
-    """A table compiled once: known names, and per row what an absent attribute contributes.
+    """A table compiled once: known names, and per row what an absent or stated attribute does.
 
     ``apply_rules`` runs the plan instead of re-deriving the same facts from the rows on every
     call.  The rows stay the single source of truth (and render the documentation); a plan holds
@@ -367,7 +424,7 @@ class TablePlan:
     come out in the same order as row-by-row interpretation.
     """
 
-    __slots__ = ("fixed", "inert", "known", "rules", "steps")
+    __slots__ = ("active", "fixed", "idle", "inert", "known", "quiet", "rules", "steps", "visiting")
 
     def __init__(self, rules: tuple[AttributeRule, ...]) -> None:
         self.rules = rules
@@ -375,27 +432,27 @@ class TablePlan:
         # Attributes that do nothing here when stated: the verb's translator handles them (custom rows).
         self.inert = frozenset(row.source for row in rules if row.custom and not row.requires)
         self.fixed: dict[frozenset[str], tuple[dict[str, str], dict[str, Any]] | None] = {}
-        steps: list[tuple[str, int, AttributeRule, Any, Any]] = []
-        for row in rules:
-            value: Any = None
-            written: Any = None
-            if row.custom:
-                op = _NOTHING
-            elif row.status is Status.UNSUPPORTED:
-                op, value = _UNSUPPORTED, row._absent_unsupported
-            elif isinstance(row.source_default, str):
-                try:
-                    value, text, writes = row._literal_default
-                except ValueError:
-                    op = _BROKEN
-                else:
-                    op, written = _LITERAL, ({target: text for target in row.targets} if writes else None)
-            elif row.source_default is None:
-                op = _NOTHING
-            else:
-                op = _CONTEXT
-            steps.append((row.source, op, row, value, written))
-        self.steps = tuple(steps)
+        self.steps = tuple(_Step(row) for row in rules)
+        # Rows that do nothing when their attribute is absent need a visit only when it is stated.
+        self.idle = frozenset(step.source for step in self.steps
+                              if step.absent == _NOTHING or (step.absent == _UNSUPPORTED and step.default is None))
+        self.active = tuple(step for step in self.steps if step.source not in self.idle)
+        self.visiting: dict[frozenset[str], tuple[_Step, ...]] = {}  # per set of stated idle rows
+        # Without conditions, an element stating only these names gets nothing from the table (``is_silent``).
+        self.quiet = self.inert if self._silent((), frozenset()) else None
+
+    def visits(self, attributes: Mapping[str, Raw]) -> tuple[_Step, ...]:
+        """The steps an element stating ``attributes`` needs, in row order: the active ones and its idle ones."""
+        if self.idle.isdisjoint(attributes):
+            return self.active
+        wanted = self.idle.intersection(attributes)  # names of this table's rows: a bounded set of keys
+        steps = self.visiting.get(wanted)
+        if steps is None:
+            if len(self.visiting) >= _MAX_VISITS:
+                self.visiting.clear()
+            steps = self.visiting[wanted] = tuple(step for step in self.steps
+                                                   if step.source in wanted or step.source not in self.idle)
+        return steps
 
     def fixed_result(self, attributes: Mapping[str, Raw],
                      conditions: frozenset[str] = frozenset()) -> RuleResult | None:
@@ -406,12 +463,17 @@ class TablePlan:
 
     def is_silent(self, names: Iterable[str], conditions: frozenset[str] = frozenset()) -> bool:
         """Whether an element stating only ``names`` gets no attribute, value or diagnostic from this table."""
+        if not conditions:
+            return self.quiet is not None and self.quiet.issuperset(names)
+        return self._silent(names, conditions)
+
+    def _silent(self, names: Iterable[str], conditions: frozenset[str]) -> bool:
         if not self.inert.issuperset(names):
             return False
         fixed = self.fixed.get(conditions, _ABSENT)
         if fixed is _ABSENT:
             fixed = self.fixed[conditions] = self._absent(conditions)
-        return fixed is not None and not fixed[0] and not fixed[1]
+        return fixed is not None and not fixed[0] and not fixed[1]  # type: ignore[index]
 
     def absent_result(self, conditions: frozenset[str] = frozenset()) -> RuleResult | None:
         """The result for an element that states no attribute, when it is the same on every call.
@@ -424,24 +486,25 @@ class TablePlan:
             fixed = self.fixed[conditions] = self._absent(conditions)
         if fixed is None:
             return None
-        return RuleResult(dict(fixed[0]), dict(fixed[1]), set())
+        return RuleResult(dict(fixed[0]), dict(fixed[1]), set())  # type: ignore[index]
 
     def _absent(self, conditions: frozenset[str]) -> tuple[dict[str, str], dict[str, Any]] | None:
         out: dict[str, str] = {}
         values: dict[str, Any] = {}
-        for source, op, row, value, written in self.steps:  # apply_rules' absent branch, on no attribute
-            if op == _LITERAL:
-                values[source] = value
-                if written and not (row.requires and row.requires not in conditions):
-                    out.update(written)
-            elif op == _UNSUPPORTED:
-                if value is not None:
+        for step in self.steps:  # apply_rules' absent branch, on no attribute
+            if step.absent == _LITERAL:
+                values[step.source] = step.default
+                if step.written and not (step.requires and step.requires not in conditions):
+                    out.update(step.written)
+            elif step.absent == _UNSUPPORTED:
+                if step.default is not None:
                     return None
-            elif op != _NOTHING:
+            elif step.absent != _NOTHING:
                 return None
         return out, values
 
 
+_MAX_VISITS = 1024  # per table: subsets of its idle rows' names (a table with many could have more)
 _PLANS: dict[int, TablePlan] = {}
 _MAX_PLANS = 256  # tables are module constants; a caller building tables per call must not grow this forever
 
@@ -461,57 +524,71 @@ def plan_for(rules: Iterable[AttributeRule]) -> TablePlan:
 def apply_rules(rules: Iterable[AttributeRule], attributes: Mapping[str, Raw], ctx: RuleContext,
                 *, extra_known: Iterable[str] = ()) -> RuleResult:
     """Map one element's source attributes through ``rules``."""
-    plan = plan_for(rules)
-    fixed = plan.fixed_result(attributes, ctx.conditions)
-    if fixed is not None:
-        return fixed
+    return run_plan(plan_for(rules), attributes, ctx, frozenset(extra_known))
+
+
+def run_plan(plan: TablePlan, attributes: Mapping[str, Raw], ctx: RuleContext,
+             extra_known: frozenset[str] = frozenset()) -> RuleResult:
+    """``apply_rules`` with the table's plan at hand."""
+    if not attributes:
+        fixed = plan.absent_result(ctx.conditions)
+        if fixed is not None:
+            return fixed
+    known = plan.known | extra_known if extra_known else plan.known
+    if not known.issuperset(attributes):
+        for name in attributes:
+            if name not in known:
+                _unknown(name, attributes[name], ctx)
     out: dict[str, str] = {}
     values: dict[str, Any] = {}
     explicit: set[str] = set()
-    known = plan.known.union(extra_known) if extra_known else plan.known
-    for name in attributes:
-        if name not in known:
-            _unknown(name, attributes[name], ctx)
-
     conditions = ctx.conditions
     get = attributes.get
-    for source, op, row, value, written in plan.steps:
+    for step in plan.visits(attributes):
+        source = step.source
         raw = get(source)  # absent, or JSON null ("unset" in every client we accept)
         if raw is None:
-            if op == _LITERAL:
-                values[source] = value
-                if written and not (row.requires and row.requires not in conditions):
+            absent = step.absent
+            if absent == _LITERAL:
+                values[source] = step.default
+                written = step.written
+                if written is not None and (step.requires is None or step.requires in conditions):
                     out.update(written)
-            elif op == _UNSUPPORTED:
-                if value is not None:
-                    ctx.diagnostics.add("BXM013", f"<{ctx.verb}> {value} dropped: {row.note}", _at(ctx),
+            elif absent == _CONTEXT:
+                _absent_from_context(step.row, ctx, values, out, conditions)
+            elif absent == _UNSUPPORTED:
+                if step.default is not None:
+                    ctx.diagnostics.add("BXM013", f"<{ctx.verb}> {step.default} dropped: {step.row.note}", _at(ctx),
                                         field=ctx.field_prefix + source)
-            elif op == _CONTEXT:
-                _absent_from_context(row, ctx, values, out, conditions)
-            elif op == _BROKEN:
-                row._literal_default  # noqa: B018 - raises the row's ValueError, as interpretation does
+            elif absent == _BROKEN:
+                step.row._literal_default  # noqa: B018 - raises the row's ValueError, as interpretation does
             continue
-        if row.requires and row.requires not in conditions:
+        requires = step.requires
+        if requires is not None and requires not in conditions:
             ctx.diagnostics.add("BXM109", f"<{ctx.verb}> {source}={_show(raw)} is ignored: "
-                                f"it applies only to {row.requires} input", _at(ctx),
-                                field=ctx.field_prefix + source)
+                                f"it applies only to {requires} input", _at(ctx), field=ctx.field_prefix + source)
             continue
-        if row.custom:
+        present = step.present
+        if present == _SKIP:
             continue
-        if op == _UNSUPPORTED:
-            _unsupported(row, raw, ctx)
+        if present == _DROP:
+            _unsupported(step.row, raw, ctx)
             continue
         explicit.add(source)
-        value = _checked(row, raw, ctx, values)
+        try:
+            value = step.parse(raw)
+        except ValueError:
+            value = _checked(step.row, raw, ctx, values)
+        else:
+            if step.bounded and isinstance(value, _NUMBERS) and not step.low <= value <= step.high:
+                value = _checked(step.row, raw, ctx, values)  # out of a range: the general path reports it
         if value is _ABSENT:
             continue
         values[source] = value
-        text = row.kind.format(value)
-        if text == "" and not row.write_empty:
+        text = step.format(value)
+        if (text == "" and not step.write_empty) or text == step.skip:
             continue
-        if not row.state_explicit and text == row.target_default:
-            continue
-        for target in row.targets:
+        for target in step.targets:
             out[target] = text
     return RuleResult(out, values, explicit)
 

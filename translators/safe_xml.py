@@ -31,14 +31,53 @@ _WIDE_SIGNATURES: tuple[tuple[bytes, str, int], ...] = (
     (b"\x00<", "utf-16-be", 0), (b"<\x00", "utf-16-le", 0),
 )
 _DECLARED_ENCODING = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([^\"'<>]*)[\"']")
+_DECLARATION_STARTS = (b"<?xml", b"\xef\xbb\xbf<?xml")  # where _DECLARED_ENCODING can match
+# The usual declarations: _DECLARED_ENCODING would find UTF-8 in them, which needs no text scan.
+_UTF8_DECLARATIONS = (b'<?xml version="1.0" encoding="UTF-8"?>', b'<?xml version="1.0" encoding="utf-8"?>')
 # Declared encodings in which the bytes "<!DOCTYPE" are the only way to write it: the byte scan is enough.
 _ASCII_TRANSPARENT = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"})
 # A prefixed tag (`<amazon:effect`) or attribute (`amazon:max-duration="2s"`): group 1 is the prefix.
 _PREFIXED_TAG = re.compile(rb"(?:</?|\s(?=[A-Za-z_][\w.-]*:[A-Za-z_][\w.-]*\s*=))([A-Za-z_][\w.-]*):[A-Za-z_]")
 _PREFIX_HINT = re.compile(rb":[A-Za-z_]")  # every prefixed name has one: most documents have none
+_NAME_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")  # [A-Za-z_]
+_NAME_BYTES = _NAME_START | frozenset(b"0123456789.-")  # [\w.-]
+_SPACE_BYTES = frozenset(b" \t\n\r\f\v")  # \s
 _ROOT_START = re.compile(rb"<([A-Za-z_][\w.-]*)(?=[\s/>])")
 # Namespace given to prefixes a document uses without declaring (Twilio accepts `<amazon:effect>`).
 UNDECLARED_NS = "urn:bxml-migrate:undeclared:"
+
+
+def _used_prefixes(data: bytes) -> set[bytes]:
+    """The prefixes ``_PREFIXED_TAG`` finds (group 1 of each match), found from the colons.
+
+    A match starts at ``<``, ``</`` or white space and holds none of them after its first byte,
+    so matches never overlap and each is the name run just before a colon.  Looking only at the
+    few colons costs far less than running the regex, which tries every byte.
+    """
+    found: set[bytes] = set()
+    hint = _PREFIX_HINT.search(data)
+    while hint is not None:
+        colon = hint.start()
+        start = colon
+        while start and data[start - 1] in _NAME_BYTES:
+            start -= 1
+        if 0 < start < colon and data[start] in _NAME_START:
+            before = data[start - 1]
+            tag = before == 0x3C or (before == 0x2F and start > 1 and data[start - 2] == 0x3C)  # "<", "</"
+            if tag or (before in _SPACE_BYTES and _names_an_attribute(data, colon + 1)):
+                found.add(data[start:colon])
+        hint = _PREFIX_HINT.search(data, colon + 1)
+    return found
+
+
+def _names_an_attribute(data: bytes, at: int) -> bool:
+    """Whether a name starting at ``at`` is followed by ``=`` (white space allowed between)."""
+    end = at + 1
+    while end < len(data) and data[end] in _NAME_BYTES:
+        end += 1
+    while end < len(data) and data[end] in _SPACE_BYTES:
+        end += 1
+    return end < len(data) and data[end] == 0x3D  # "="
 
 
 def _declare_prefixes(data: bytes) -> bytes:
@@ -46,9 +85,7 @@ def _declare_prefixes(data: bytes) -> bytes:
 
     The declaration is inserted on the root's own line, so line numbers stay true.
     """
-    if _PREFIX_HINT.search(data) is None:
-        return data
-    prefixes = {m.group(1) for m in _PREFIXED_TAG.finditer(data)} - {b"xml", b"xmlns"}
+    prefixes = _used_prefixes(data) - {b"xml", b"xmlns"}
     prefixes = {p for p in prefixes if b"xmlns:" + p + b"=" not in data}
     if not prefixes:
         return data
@@ -123,6 +160,18 @@ def _text_position(text: str, offset: int) -> tuple[int, int]:
     return line, column
 
 
+def _declaration_at(data: bytes) -> int:
+    """Where ``_DOCTYPE`` first matches in ``data``, or -1 (found from the rare ``!``, not the many ``<``)."""
+    at = data.find(b"!")
+    while at != -1:
+        if at and data[at - 1] == 0x3C:  # "<!"
+            word = data[at + 1:at + 8].upper()
+            if word == b"DOCTYPE" or word[:6] == b"ENTITY":
+                return at - 1
+        at = data.find(b"!", at + 1)
+    return -1
+
+
 def _refuse_declarations(data: bytes, sniff: bool) -> None:
     """Raise BXM003 for a DOCTYPE or entity declaration, in whatever encoding the parser will read.
 
@@ -132,11 +181,11 @@ def _refuse_declarations(data: bytes, sniff: bool) -> None:
     write ``<`` as ``+ADw-``); the position is then in characters.  A declared encoding Python cannot
     decode cannot be scanned, so it is refused (BXM001) rather than trusted.
     """
-    found = _DOCTYPE.search(data) if b"<!" in data else None
-    if found:
-        line, column = _position(data, found.start())
+    found = _declaration_at(data)
+    if found != -1:
+        line, column = _position(data, found)
         raise _fail("BXM003", "DOCTYPE and entity declarations are not allowed", line, column)
-    if not sniff:
+    if not sniff or data.startswith(_UTF8_DECLARATIONS):
         return
     encoding, skip, label, label_at = "", 0, "", 0
     # Every wide signature starts with NUL, 0xFE or 0xFF, or has NUL second: look only then.
@@ -146,7 +195,7 @@ def _refuse_declarations(data: bytes, sniff: bool) -> None:
                 encoding, skip = name, length
                 break
     if not encoding:
-        declared = _DECLARED_ENCODING.match(data)
+        declared = _DECLARED_ENCODING.match(data) if data.startswith(_DECLARATION_STARTS) else None
         if declared is None:
             return
         label, label_at = declared.group(1).decode("ascii", "replace").strip(), declared.start(1)
@@ -164,6 +213,9 @@ def _refuse_declarations(data: bytes, sniff: bool) -> None:
         raise _fail("BXM003", f"DOCTYPE and entity declarations are not allowed ({encoding} document)", line, column)
 
 
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+
+
 def parse_untrusted(source: str | bytes, *, max_bytes: int = MAX_INPUT_BYTES) -> etree._Element:
     """Parse ``source`` into an element tree, refusing anything unsafe or malformed."""
     return parse_with_encoding(source, max_bytes=max_bytes)[0]
@@ -174,7 +226,7 @@ def parse_with_encoding(source: str | bytes, *,
     """``parse_untrusted``, and the encoding the parser decoded the document with."""
     if isinstance(source, str):
         data, encoding = source.encode("utf-8"), "utf-8"
-    elif isinstance(source, bytes | bytearray | memoryview):
+    elif isinstance(source, _BYTES_LIKE):
         data, encoding = bytes(source), None
     else:
         raise TypeError(f"source must be str or bytes, not {type(source).__name__}")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 from lxml import etree
 
-from translators.attribute_rules import AttributeRule, RuleContext, RuleResult, apply_rules, plan_for
+from translators.attribute_rules import RuleContext, RuleResult, TablePlan, run_plan
 from translators.diagnostics import Diagnostics
 
 # BXML attributes that make Bandwidth call the app (BXM007 lists them).
@@ -21,6 +19,8 @@ CALLBACK_ATTRIBUTES = frozenset({
 })
 
 
+NO_CONDITIONS: frozenset[str] = frozenset()
+
 # How far up a start tag may spread over lines before we stop looking for its "<".
 _MAX_TAG_LINES = 50
 
@@ -30,20 +30,24 @@ def _start_tag(name: str) -> re.Pattern[str]:
     return re.compile(r"<(?:[\w.-]+:)?" + re.escape(name) + r"(?=[\s/>]|$)")
 
 
-@dataclass
 class TwimlContext:
-    document_url: str | None
-    diagnostics: Diagnostics = field(default_factory=Diagnostics)
-    # (BXML attribute, URL, the source element): the element's line is looked up only for BXM007
-    callback_urls: list[tuple[str, str, etree._Element]] = field(default_factory=list)
-    source: str | bytes | None = None  # the source document, to place multi-line start tags
-    encoding: str | None = None  # how the parser decoded ``source`` when it is bytes
-    _lines: list[str] | None = field(default=None, init=False, repr=False)
-    _found: dict[tuple[int, str], int] = field(default_factory=dict, init=False, repr=False)
-    _values: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    """What one translation of one document accumulates: diagnostics, callback URLs, found lines."""
 
-    def __post_init__(self) -> None:
-        self._values = {"document_url": self.document_url}
+    __slots__ = ("_found", "_lines", "_node", "_rule_ctx", "callback_urls", "diagnostics", "document_url",
+                 "encoding", "source")
+
+    def __init__(self, document_url: str | None, *, source: str | bytes | None = None,
+                 encoding: str | None = None) -> None:
+        self.document_url = document_url
+        self.diagnostics = Diagnostics()
+        # (BXML attribute, URL, the source element): the element's line is looked up only for BXM007
+        self.callback_urls: list[tuple[str, str, etree._Element]] = []
+        self.source = source  # the source document, to place multi-line start tags
+        self.encoding = encoding  # how the parser decoded ``source`` when it is bytes
+        self._lines: list[str] | None = None
+        self._found: dict[tuple[int, str], int] = {}
+        self._node: etree._Element | None = None  # the element whose attributes are being mapped
+        self._rule_ctx = RuleContext(self.diagnostics, "", values={"document_url": document_url}, locate=self._locate)
 
     @property
     def source_lines(self) -> list[str]:
@@ -61,10 +65,13 @@ class TwimlContext:
         one holding ``<name``.  Computed only when a diagnostic needs it; the answer depends
         only on the end line and the name, so it is kept per (line, name).
         """
-        end = node.sourceline if node is not None else None
+        if node is None:
+            return None
+        end = node.sourceline
         if end is None or self.source is None:
             return end
-        name = local_name(node)
+        tag = node.tag
+        name = tag if type(tag) is str and tag[0] != "{" else local_name(node)
         key = (end, name)
         found = self._found.get(key)
         if found is None:
@@ -87,29 +94,33 @@ class TwimlContext:
             field_name: str | None = None, line: int | None = None) -> None:
         self.diagnostics.add(code, message, line if node is None else self.line(node), field=field_name)
 
-    def check(self, rows: tuple[AttributeRule, ...], node: etree._Element) -> None:
+    def check(self, plan: TablePlan, node: etree._Element) -> None:
         """Apply a table whose result the verb does not use: only its diagnostics matter."""
-        if not plan_for(rows).is_silent(node.keys()):
-            self.attributes(rows, node)
+        if not plan.is_silent(node.keys()):
+            self.attributes(plan, node)
 
-    def attributes(self, rows: tuple[AttributeRule, ...], node: etree._Element, *,
-                   attributes: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
-                   conditions: frozenset[str] = frozenset(), extra_known: tuple[str, ...] = ()) -> RuleResult:
-        """Apply a mapping table to ``node``'s attributes (or prepared ``attributes``); note callback URLs.
+    def attributes(self, plan: TablePlan, node: etree._Element, *, attributes: Mapping[str, str] | None = None,
+                   conditions: frozenset[str] = NO_CONDITIONS) -> RuleResult:
+        """Apply a compiled mapping table to ``node``'s attributes (or prepared ``attributes``); note callback URLs.
 
         ``attributes`` is only read.  The element's line is computed only if a diagnostic needs it.
         """
-        source = dict(node.items()) if attributes is None else attributes
-        result = plan_for(rows).fixed_result(source, conditions)
-        if result is None:
-            rule_ctx = RuleContext(self.diagnostics, local_name(node),
-                                   values=self._values if values is None else {**self._values, **values},
-                                   conditions=conditions, locate=lambda: self.line(node))
-            result = apply_rules(rows, source, rule_ctx, extra_known=extra_known)
-        for name, value in result.attributes.items():
-            if name in CALLBACK_ATTRIBUTES:
-                self.callback_urls.append((name, value, node))
+        rule_ctx = self._rule_ctx
+        tag = node.tag
+        rule_ctx.verb = tag if type(tag) is str and tag[0] != "{" else local_name(node)
+        rule_ctx.conditions = conditions
+        self._node = node
+        result = run_plan(plan, dict(node.items()) if attributes is None else attributes, rule_ctx)
+        out = result.attributes
+        if not CALLBACK_ATTRIBUTES.isdisjoint(out):
+            for name, value in out.items():
+                if name in CALLBACK_ATTRIBUTES:
+                    self.callback_urls.append((name, value, node))
         return result
+
+    def _locate(self) -> int | None:
+        """The line of the element whose table runs (for the engine's diagnostics)."""
+        return self.line(self._node)
 
 
 def local_name(node: etree._Element) -> str:

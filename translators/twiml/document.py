@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from translators.bxml_writer import MAX_BXML_BYTES, byte_size, element, serialize
+from translators.bxml_writer import MAX_BXML_BYTES, byte_size, comment, render_document
 from translators.diagnostics import Diagnostic
 from translators.errors import TranslationError
 from translators.safe_xml import parse_with_encoding
@@ -16,14 +16,15 @@ from translators.twiml import calls, gather, speech, streams
 from translators.twiml.context import TwimlContext, local_name, stray_text
 from translators.twiml.tables import TEXT_VERBS, VERB_ROWS
 
-Handler = Callable[[etree._Element, TwimlContext], list[etree._Element]]
+# A verb's translation: the markup of the BXML verbs it becomes (children of <Response>).
+Handler = Callable[[etree._Element, TwimlContext], list[str]]
 
 
-def _say(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
+def _say(node: etree._Element, ctx: TwimlContext) -> list[str]:
     return speech.expand_top_level(speech.say(node, ctx), ctx)
 
 
-def _play(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
+def _play(node: etree._Element, ctx: TwimlContext) -> list[str]:
     return speech.expand_top_level(speech.play(node, ctx, in_gather=False), ctx)
 
 
@@ -47,15 +48,16 @@ def _has_stray_text(node: etree._Element) -> bool:
     text = node.text
     if text and not text.isspace():
         return True
-    for child in node:
-        tail = child.tail
-        if tail and not tail.isspace():
-            return True
+    if len(node):
+        for child in node:
+            tail = child.tail
+            if tail and not tail.isspace():
+                return True
     return False
 
 
-def _verb(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
-    name = local_name(node)
+def _verb(node: etree._Element, name: str, ctx: TwimlContext) -> list[str]:
+    """The BXML of one verb; ``name`` is its local name."""
     handler = HANDLERS.get(name)
     if handler is not None:
         if name not in TEXT_VERBS and _has_stray_text(node):
@@ -89,23 +91,30 @@ def translate(source: str | bytes, document_url: str | None) -> Translation:
         raise TranslationError(ctx.diagnostics.items)
     for attribute in root.attrib:
         ctx.add("BXM012", f"<Response> has no attribute {attribute!r}; dropped", root, field_name=attribute)
-    if _has_stray_text(root):
-        ctx.add("BXM006", f"text directly inside <Response> is ignored: {stray_text(root)[:40]!r}", root)
-
-    response = element("Response")
+    # The verbs, in one pass that also looks for text between them (BXM006 comes before their findings).
+    diagnostics = ctx.diagnostics.items
+    mark = len(diagnostics)
+    text = root.text
+    stray = bool(text) and not text.isspace()
+    verbs: list[str] = []
     for child in root:
-        if isinstance(child, etree._Comment):
-            response.append(etree.Comment(child.text))
-            continue
-        if not isinstance(child.tag, str):
-            continue
-        response.extend(_verb(child, ctx))
+        if not stray:
+            text = child.tail
+            stray = bool(text) and not text.isspace()
+        tag = child.tag
+        if type(tag) is str:  # an element (comments and entities have a function as tag)
+            verbs.extend(_verb(child, tag if tag[0] != "{" else tag.rpartition("}")[2], ctx))
+        elif isinstance(child, etree._Comment):
+            verbs.append(comment(child.text))
+    if stray:
+        ctx.add("BXM006", f"text directly inside <Response> is ignored: {stray_text(root)[:40]!r}", root)
+        diagnostics.insert(mark, diagnostics.pop())
 
     if ctx.callback_urls:
         names = sorted({name for name, _, _ in ctx.callback_urls})
         ctx.add("BXM007", f"{len(ctx.callback_urls)} callback URL(s) ({', '.join(names)}) will receive Bandwidth "
                 "v2 JSON events instead of Twilio form parameters", ctx.callback_urls[0][2])
-    document = serialize(response)
+    document = render_document("Response", verbs)
     # A character is at most 4 bytes in UTF-8: a short document cannot pass the limit (no need to encode it).
     if len(document) * 4 > MAX_BXML_BYTES and (size := byte_size(document)) > MAX_BXML_BYTES:
         ctx.add("BXM005", f"the BXML is {size} bytes; Bandwidth accepts at most {MAX_BXML_BYTES}", root)

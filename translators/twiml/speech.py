@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 
-from translators.attribute_rules import Number
-from translators.bxml_writer import element
+from translators.attribute_rules import Number, plan_for
+from translators.bxml_writer import element, escape_text, markup, start_tag
 from translators.safe_xml import UNDECLARED_NS
 from translators.twiml import tables
 from translators.twiml.context import TwimlContext, local_name
 from translators.twiml.voices import choose_voice
+
+# The verb tables, compiled once.
+_SAY = plan_for(tables.SAY)
+_PLAY = plan_for(tables.PLAY)
+_PAUSE = plan_for(tables.PAUSE)
 
 # SSML tags Bandwidth supports inside <SpeakSentence> (bxml-v2.md §2.3).
 BXML_SSML = frozenset({"break", "emphasis", "lang", "p", "phoneme", "prosody", "s", "say-as", "sub"})
@@ -23,27 +29,29 @@ MAX_SEND_DTMF = 50  # characters in one BXML <SendDtmf>; longer digit strings ar
 
 @dataclass(slots=True)
 class Prompt:
-    """One source verb's output: the elements of one play, and how often to play them."""
+    """One source verb's output: the BXML verbs of one play (as markup), and how often to play them."""
 
-    elements: list[etree._Element]
+    verbs: list[str]
     copies: int | None  # None: loop="0", repeat "forever"
     node: etree._Element
 
-    def expand(self, copies: int) -> list[etree._Element]:
-        """``copies`` plays: the elements themselves, then deep copies (``__copy__`` copies the subtree)."""
+    def expand(self, copies: int) -> list[str]:
+        """The verbs of ``copies`` plays, one after the other."""
         if copies <= 1:
-            return list(self.elements) if copies == 1 else []
-        out = list(self.elements)
-        for _ in range(copies - 1):
-            out.extend([item.__copy__() for item in self.elements])
-        return out
+            return list(self.verbs) if copies == 1 else []
+        return self.verbs * copies
+
+    @property
+    def elements(self) -> list[etree._Element]:
+        """The verbs of one play as lxml elements, for callers that build trees."""
+        return [etree.fromstring(verb) for verb in self.verbs]
 
 
 _INTEGER = Number(integer=True)
 
 
-def _loop_count(node: etree._Element, ctx: TwimlContext) -> int | None:
-    raw = node.get("loop")
+def _loop_count(node: etree._Element, raw: str | None, ctx: TwimlContext) -> int | None:
+    """The number of plays ``loop="raw"`` asks for (None: forever)."""
     if raw is None:
         return 1
     try:
@@ -120,24 +128,37 @@ def _strip(node: etree._Element) -> None:
 
 
 def _speaks(node: etree._Element) -> bool:
-    return bool("".join(node.itertext()).strip()) or any(isinstance(c.tag, str) and c.tag == "break" for c in node)
+    """Whether ``node`` says anything: some text that is not white space, or a ``<break>`` of its own."""
+    for text in node.itertext():
+        if text and not text.isspace():
+            return True
+    return any(isinstance(c.tag, str) and c.tag == "break" for c in node)
 
 
-def say(node: etree._Element, ctx: TwimlContext) -> list[Prompt]:
-    ctx.check(tables.SAY, node)
-    copies = _loop_count(node, ctx)
-    voice, language = node.get("voice"), node.get("language")
+@dataclass(frozen=True, slots=True)
+class _Speaker:
+    """What one ``voice``/``language`` pair gives every ``<Say>`` stating it."""
+
+    attributes: dict[str, str]  # the <SpeakSentence> attributes (shared: never changed)
+    head: str  # their start tag
+    notes: tuple[tuple[str, str, str], ...]  # the diagnostics: (code, message, field)
+
+
+@lru_cache(maxsize=1024)
+def _speaker(voice: str | None, language: str | None) -> _Speaker:
+    """A pure function of the pair, kept like ``choose_voice`` (documents repeat a few voices)."""
     choice = choose_voice(voice, language)
-    attributes: dict[str, str] = {}
+    notes: list[tuple[str, str, str]] = []
     if choice.unknown:
         speaker = f"speaker for locale {choice.locale}" if choice.locale else "speaker (female, en_US)"
-        ctx.add("BXM206", f'<Say> voice="{voice}" is not a Twilio voice; Bandwidth\'s default '
-                f"{speaker} is used", node, field_name="voice")
+        notes.append(("BXM206", f'<Say> voice="{voice}" is not a Twilio voice; Bandwidth\'s default '
+                      f"{speaker} is used", "voice"))
     if choice.approximated:
-        ctx.add("BXM205", choice.approximated, node, field_name="voice")
+        notes.append(("BXM205", choice.approximated, "voice"))
     if choice.unsupported_language:
-        ctx.add("BXM207", f"language {choice.unsupported_language} has no Bandwidth locale; the text is spoken "
-                "with Bandwidth's default locale", node, field_name="language")
+        notes.append(("BXM207", f"language {choice.unsupported_language} has no Bandwidth locale; the text is "
+                      "spoken with Bandwidth's default locale", "language"))
+    attributes: dict[str, str] = {}
     if choice.voice:
         attributes["voice"] = choice.voice
     else:
@@ -146,26 +167,42 @@ def say(node: etree._Element, ctx: TwimlContext) -> list[Prompt]:
         explicit_locale = language is not None or (voice or "").startswith(("Polly.", "Google."))
         if choice.locale and (explicit_locale or choice.locale != "en_US"):
             attributes["locale"] = choice.locale
+    return _Speaker(attributes, start_tag("SpeakSentence", attributes), tuple(notes))
+
+
+def say(node: etree._Element, ctx: TwimlContext) -> list[Prompt]:
+    attributes = dict(node.items())
+    if not _SAY.is_silent(attributes):
+        ctx.attributes(_SAY, node, attributes=attributes)
+    loop = attributes.get("loop")
+    copies = 1 if loop is None else _loop_count(node, loop, ctx)
+    speaker = _speaker(attributes.get("voice"), attributes.get("language"))
+    if speaker.notes:
+        for code, message, field_name in speaker.notes:
+            ctx.add(code, message, node, field_name=field_name)
     if len(node):  # SSML, comments: copied node by node
-        sentence = element("SpeakSentence", attributes)
+        sentence = element("SpeakSentence", speaker.attributes)
         _copy_ssml(node, sentence, ctx)
         _strip(sentence)
-        speaks = _speaks(sentence)
+        spoken = etree.tostring(sentence, encoding="unicode") if _speaks(sentence) else ""
     else:  # plain text (most prompts): the same result, directly
-        text = node.text.strip() if node.text else ""
-        speaks = bool(text)
-        sentence = element("SpeakSentence", attributes, text) if speaks else None
-    if not speaks or sentence is None:
+        text = node.text
+        text = text.strip() if text else ""
+        spoken = f"{speaker.head}>{escape_text(text)}</SpeakSentence>" if text else ""
+    if not spoken:
         ctx.add("BXM210", "<Say> has no text; left out", node)
         return []
-    return [Prompt([sentence], copies, node)]
+    return [Prompt([spoken], copies, node)]
 
 
 def play(node: etree._Element, ctx: TwimlContext, *, in_gather: bool) -> list[Prompt]:
-    ctx.check(tables.PLAY, node)
-    copies = _loop_count(node, ctx)
+    attributes = dict(node.items())
+    if not _PLAY.is_silent(attributes):
+        ctx.attributes(_PLAY, node, attributes=attributes)
+    loop = attributes.get("loop")
+    copies = 1 if loop is None else _loop_count(node, loop, ctx)
     prompts: list[Prompt] = []
-    digits = node.get("digits")
+    digits = attributes.get("digits")
     if digits is not None:
         if in_gather:
             ctx.add("BXM209", f'<Play digits="{digits}"> inside <Gather>: BXML cannot play DTMF tones there; '
@@ -176,13 +213,13 @@ def play(node: etree._Element, ctx: TwimlContext, *, in_gather: bool) -> list[Pr
             except ValueError as exc:
                 ctx.add("BXM016", f'<Play digits="{digits}"> is invalid ({exc}); left out', node, field_name="digits")
             else:
-                tones = [element("SendDtmf", text=value[i:i + MAX_SEND_DTMF])
+                tones = [markup("SendDtmf", None, value[i:i + MAX_SEND_DTMF])
                          for i in range(0, len(value), MAX_SEND_DTMF)]
                 if tones:
                     prompts.append(Prompt(tones, copies, node))
     url = (node.text or "").strip()
     if url:
-        prompts.append(Prompt([element("PlayAudio", text=url)], copies, node))
+        prompts.append(Prompt([markup("PlayAudio", None, url)], copies, node))
     elif digits is None:
         ctx.add("BXM210", "<Play> has no audio URL; left out", node)
     for child in node:
@@ -191,27 +228,28 @@ def play(node: etree._Element, ctx: TwimlContext, *, in_gather: bool) -> list[Pr
     return prompts
 
 
-def pause_top_level(node: etree._Element, ctx: TwimlContext) -> list[etree._Element]:
-    result = ctx.attributes(tables.PAUSE, node)
-    return [element("Pause", result.attributes)]
+def pause_top_level(node: etree._Element, ctx: TwimlContext) -> list[str]:
+    result = ctx.attributes(_PAUSE, node)
+    return [markup("Pause", result.attributes)]
 
 
 def pause_in_gather(node: etree._Element, ctx: TwimlContext) -> list[Prompt]:
-    result = ctx.attributes(tables.PAUSE, node)
+    result = ctx.attributes(_PAUSE, node)
     seconds = int(result.values.get("length", 1))
-    sentence = element("SpeakSentence")
+    breaks: list[str] = []
     remaining = seconds
     while remaining > 0:
         chunk = min(remaining, MAX_BREAK_SECONDS)
-        etree.SubElement(sentence, "break", {"time": f"{chunk}s"})
+        breaks.append(f'<break time="{chunk}s"/>')
         remaining -= chunk
+    sentence = "<SpeakSentence>" + "".join(breaks) + "</SpeakSentence>" if breaks else "<SpeakSentence/>"
     ctx.add("BXM208", f"<Pause length=\"{seconds}\"> inside <Gather> becomes a <SpeakSentence> of SSML breaks "
             f"({seconds} s of silence)", node)
     return [Prompt([sentence], 1, node)]
 
 
-def expand_top_level(prompts: list[Prompt], ctx: TwimlContext) -> list[etree._Element]:
-    out: list[etree._Element] = []
+def expand_top_level(prompts: list[Prompt], ctx: TwimlContext) -> list[str]:
+    out: list[str] = []
     for prompt in prompts:
         if prompt.copies is None:
             ctx.add("BXM202", f'<{local_name(prompt.node)} loop="0"> repeats until hang-up on Twilio; repeated '
