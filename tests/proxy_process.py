@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +161,28 @@ class ProxyProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Instances:
+    """Several proxy processes on ``ports`` with the same settings; after the block, each one's
+    exit code (``codes``, 0 for a clean SIGTERM shutdown) and log."""
+
+    def __init__(self, proxies: list[ProxyProcess]) -> None:
+        self.proxies = proxies
+        self.codes: list[int | None] = []
+        self.logs: list[str] = []
+
+
+@contextlib.contextmanager
+def running_instances(settings: Mapping[str, Any], directory: Path, ports: list[int]) -> Iterator[Instances]:
+    """Launch one proxy process per port, wait until all are ready, stop them all at the end."""
+    group = Instances([ProxyProcess(settings, directory / f"proxy-{i}", port=port) for i, port in enumerate(ports)])
+    try:
+        for proxy in group.proxies:
+            proxy.launch()
+        for proxy in group.proxies:
+            proxy.wait_ready()
+        yield group
+    finally:
+        group.codes = [proxy.stop() for proxy in group.proxies]
+        group.logs = [proxy.log() for proxy in group.proxies]

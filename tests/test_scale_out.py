@@ -25,7 +25,7 @@ from adapter.store import open_store
 from tests.load_balancer import RoundRobin, catapult_call_key
 from tests.loopback import serve
 from tests.proxy_harness import V1App, V1Client, gather_id_of, wait_until
-from tests.proxy_process import ProxyProcess, catapult_settings
+from tests.proxy_process import catapult_settings, running_instances
 from tests.redis_server import RedisServer, free_port
 
 CALLS = 6
@@ -79,12 +79,7 @@ def run_two_instances(redis_server: RedisServer, tmp_path: Any) -> None:
 
         settings = catapult_settings(sim, app_server.url + "/events", redis_server.url, front.url,
                                      **{"state.key_prefix": prefix})
-        proxies = [ProxyProcess(settings, tmp_path / f"proxy-{i}", port=port) for i, port in enumerate(ports)]
-        try:
-            for proxy in proxies:
-                proxy.launch()
-            for proxy in proxies:
-                proxy.wait_ready()
+        with running_instances(settings, tmp_path, ports) as group:
             calls = [sim.inbound_call(f"+1555000000{i}", "+15553334444", initiate_url=front.url + "/catapult/callbacks",
                                       disconnect_url=front.url + "/catapult/callbacks",
                                       keys=gather_input(f"{i}{i}#", f"{i}0#"))
@@ -96,13 +91,10 @@ def run_two_instances(redis_server: RedisServer, tmp_path: Any) -> None:
                        what="every hangup event")
             with open_store(redis_server.url, key_prefix=prefix) as store:
                 wait_until(lambda: store.outbox_depth() == 0, timeout=20, what="an empty shared outbox")
-            per_instance = [delivered(proxy.url) for proxy in proxies]
-        finally:
-            codes = [proxy.stop() for proxy in proxies]
-        logs = [proxy.log() for proxy in proxies]
+            per_instance = [delivered(proxy.url) for proxy in group.proxies]
 
     assert not failures, failures
-    assert codes == [0, 0], logs
+    assert group.codes == [0, 0], group.logs
     # what the v1 app received for each call: complete, in order, exactly once
     for index, call in enumerate(calls):
         events = [e for e in app.events if e["callId"] == call.call_id]

@@ -25,7 +25,7 @@ from tests.fake_twiml_app import Seen, TwimlApp, install_ivr
 from tests.load_balancer import RoundRobin, twiml_call_key
 from tests.loopback import serve
 from tests.proxy_harness import ACCOUNT_SID, wait_until
-from tests.proxy_process import ProxyProcess, twiml_mode_settings
+from tests.proxy_process import running_instances, twiml_mode_settings
 from tests.redis_server import RedisServer, free_port
 from tests.test_scale_out import delivered
 from translators.callbacks import twilio_call_sid
@@ -80,12 +80,7 @@ def run_two_instances(redis_server: RedisServer, tmp_path: Any) -> None:
         settings = twiml_mode_settings(sim, app.url + "/ivr/voice", redis_server.url, front.url,
                                        twiml={"status_callback": app.url + "/ivr/status"},
                                        **{"state.key_prefix": prefix})
-        proxies = [ProxyProcess(settings, tmp_path / f"proxy-{i}", port=port) for i, port in enumerate(ports)]
-        try:
-            for proxy in proxies:
-                proxy.launch()
-            for proxy in proxies:
-                proxy.wait_ready()
+        with running_instances(settings, tmp_path, ports) as group:
             calls = []
             for index in range(CALLS):
                 keys = gather_input("") if silent(index) else gather_input("1", "#", "1", account(index) + "#")
@@ -98,12 +93,9 @@ def run_two_instances(redis_server: RedisServer, tmp_path: Any) -> None:
                        timeout=20, what="every status callback")
             with open_store(redis_server.url, key_prefix=prefix) as store:
                 wait_until(lambda: store.outbox_depth() == 0, timeout=20, what="an empty shared outbox")
-            per_instance = [delivered(proxy.url) for proxy in proxies]
-        finally:
-            codes = [proxy.stop() for proxy in proxies]
-        logs = [proxy.log() for proxy in proxies]
+            per_instance = [delivered(proxy.url) for proxy in group.proxies]
 
-    assert codes == [0, 0], logs
+    assert group.codes == [0, 0], group.logs
     assert all(seen.signature_valid for seen in app.seen), [s for s in app.seen if not s.signature_valid]
     for index, call in enumerate(calls):
         assert_app_received(app, call, index)
