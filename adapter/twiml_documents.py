@@ -49,17 +49,6 @@ def _listed(diagnostics: list[Any]) -> str:
     return shown + (f" (+{more} more)" if more > 0 else "")
 
 
-def _cut_after_first_gather(bxml: str) -> str:
-    """Drop the verbs after the first top-level ``<Gather>``: Bandwidth never reaches them."""
-    root = etree.fromstring(bxml.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
-    gather = next((child for child in root if child.tag == "Gather"), None)
-    if gather is None:
-        return bxml
-    for node in list(gather.itersiblings()):
-        root.remove(node)
-    return serialize(root)
-
-
 def render(rt: Runtime, call_id: str, source: bytes | str, document_url: str) -> str:
     """The BXML ``<Response>`` for a TwiML document served from ``document_url`` (``AppFailure`` if unusable)."""
     try:
@@ -71,6 +60,9 @@ def render(rt: Runtime, call_id: str, source: bytes | str, document_url: str) ->
     gather = first_gather(root)
     rest = verbs_after(gather) if gather is not None else None
     key = new_key() if rest is not None else None
+    if gather is not None:  # Bandwidth never runs what follows a <Gather>: the rest is served later, if at all
+        for node in list(gather.itersiblings()):
+            root.remove(node)
 
     def extra(node: etree._Element, slot: Slot) -> dict[str, Any]:
         if slot.kind != GATHER:
@@ -93,7 +85,7 @@ def render(rt: Runtime, call_id: str, source: bytes | str, document_url: str) ->
         raise AppFailure(f"the TwiML has {len(errors)} error(s): {_listed(errors)}")
     for diagnostic in translation.diagnostics:
         log.debug("call %s: %s", call_id, diagnostic.format(document_url), extra={"callId": call_id})
-    bxml = _cut_after_first_gather(translation.bxml)
+    bxml = translation.bxml
     if key is not None and rest is not None:
         save(rt.store, call_id, key, Continuation(rest, document_url))
     return bxml

@@ -25,7 +25,6 @@ from twilio.request_validator import RequestValidator
 from adapter.config import DEFAULT_FALLBACK_BXML
 from adapter.simulator import BandwidthSimulator
 from adapter.twilio_signature import signature, string_to_sign
-from adapter.twiml_documents import _cut_after_first_gather
 from adapter.twiml_fetch import build_request, credentials_for, twilio_params, with_query
 from adapter.twiml_urls import AppTarget, rewrite_urls
 from tests.fake_twiml_app import TwimlApp, install_ivr, slow
@@ -556,8 +555,29 @@ def test_twilio_params_for_events_without_their_own_mapping():
     assert leg["Direction"] == "outbound-dial" and leg["CallStatus"] == "completed"
 
 
-def test_bxml_after_the_first_gather_is_dropped():
-    bxml = ("<Response><SpeakSentence>a</SpeakSentence><Gather gatherUrl='https://p/1'/>"
-            "<SpeakSentence>b</SpeakSentence><Gather gatherUrl='https://p/2'/></Response>")
-    cut = etree.fromstring(_cut_after_first_gather(bxml).split("?>", 1)[1].encode())
-    assert [child.tag for child in cut] == ["SpeakSentence", "Gather"]
+@pytest.mark.parametrize("entered", ["7#", "#"], ids=["input", "no-input"])
+def test_verbs_after_the_gather_are_translated_only_when_they_run(sim, app, proxy, caplog, entered):
+    """The BXML Bandwidth gets stops at the first <Gather>, as Twilio's run does.  A verb after it
+    that BXML cannot express (<Enqueue>) does not stop the Gather: with input the caller hears the
+    prompt, then the action's "Got 7." (the app receives POST /ivr/voice, POST /ivr/got with
+    Digits=7); with no input Twilio would run <Enqueue>, which cannot be translated, so the caller
+    hears the prompt, then the fallback apology (the app receives POST /ivr/voice only) and the log
+    says why."""
+    app.route("/ivr/voice", """<Response><Say>Before.</Say>
+  <Gather action="/ivr/got" finishOnKey="#"><Say>Enter a digit.</Say></Gather>
+  <Enqueue>support</Enqueue><Say>Never reached.</Say>
+</Response>""")
+    app.route("/ivr/got", lambda seen: f"<Response><Say>Got {seen.params['Digits']}.</Say></Response>")
+    call = inbound(sim, proxy.url, keys=[("await", "Gather"), ("press", entered)])
+    assert call.wait_until_ended() == "hangup"
+    first = [verb.name for verb in call.verbs()][:2]
+    assert first == ["SpeakSentence", "Gather"]
+    if entered == "7#":
+        assert app.paths() == ["POST /ivr/voice", "POST /ivr/got"]
+        assert spoken(call) == ["Before.", "Enter a digit.", "Got 7."]
+    else:
+        assert app.paths() == ["POST /ivr/voice"]
+        assert spoken(call) == ["Before.", "Enter a digit.", FALLBACK_SENTENCE]
+        assert any(call.call_id in r.getMessage() and "Enqueue" in r.getMessage() for r in caplog.records)
+
+
