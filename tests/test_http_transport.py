@@ -4,11 +4,13 @@ socket servers on loopback that count connections and misbehave on purpose."""
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
+import trustme
 
 from adapter.http_transport import Transport, TransportError, TransportTimeout
 
@@ -216,3 +218,44 @@ def test_the_timeout_bounds_the_whole_exchange_not_each_read(servers):
         with pytest.raises(TransportTimeout):
             fetch(Transport(), server.url + "/", timeout=0.5)
         assert time.monotonic() - started < 2.0
+
+
+def test_https_with_keep_alive_and_deadlines(servers):
+    """TLS (the Bandwidth API is https): verified against a CA, kept-alive connections reused, the
+    deadline applies to reads on the TLS socket too."""
+    ca = trustme.CA()
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+
+    class TlsServer(RawServer):
+        def _serve(self, conn: socket.socket) -> None:
+            try:
+                tls_conn = server_context.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                conn.close()
+                return
+            super()._serve(tls_conn)
+
+    def slow_second(conn: socket.socket, number: int) -> bool:
+        if number == 3:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+            threading.Event().wait(2)
+            return False
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+        return True
+
+    server = TlsServer(slow_second)
+    servers.append(server)
+    url = f"https://127.0.0.1:{server.port}"
+    transport = Transport(ssl_context=client_context)
+    assert fetch(transport, url + "/a") == (200, b"hello")
+    assert fetch(transport, url + "/b", b"body") == (200, b"hello")
+    assert server.connections == 1
+    started = time.monotonic()
+    with pytest.raises(TransportTimeout):
+        fetch(transport, url + "/c", timeout=0.5)
+    assert time.monotonic() - started < 1.5
+    with pytest.raises(TransportError):  # an untrusted certificate is refused
+        fetch(Transport(), url + "/d")
