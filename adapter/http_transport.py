@@ -30,10 +30,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 Origin = tuple[str, str, int]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"  # reserved and already-encoded characters stay as they are
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 
@@ -132,8 +133,16 @@ def origin_of(url: str) -> tuple[Origin, str]:
         port = parts.port or _DEFAULT_PORTS[scheme]
     except ValueError as exc:
         raise TransportError(f"bad port in {url!r}") from exc
+    host = parts.hostname
+    if not host.isascii():  # an internationalised name goes on the wire in its IDNA form
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise TransportError(f"bad host name in {url!r}") from exc
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return (scheme, parts.hostname, port), target
+    if not target.isascii() or " " in target:  # percent-encode what the request line cannot carry
+        target = quote(target, safe=_TARGET_SAFE)
+    return (scheme, host, port), target
 
 
 class Transport:

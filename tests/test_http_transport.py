@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import trustme
 
-from adapter.http_transport import Transport, TransportError, TransportTimeout
+from adapter.http_transport import Transport, TransportError, TransportTimeout, origin_of
 
 Handler = Callable[[socket.socket, int], bool]  # (connection, request number on it) -> keep it open
 
@@ -259,3 +259,10 @@ def test_https_with_keep_alive_and_deadlines(servers):
     assert time.monotonic() - started < 1.5
     with pytest.raises(TransportError):  # an untrusted certificate is refused
         fetch(Transport(), url + "/d")
+
+
+def test_non_ascii_paths_are_percent_encoded_and_names_idna_encoded():
+    origin, target = origin_of("http://bücher.example/caf\u00e9 menu?q=\u00e9t\u00e9&x=%41")
+    assert origin == ("http", "xn--bcher-kva.example", 80)
+    assert target == "/caf%C3%A9%20menu?q=%C3%A9t%C3%A9&x=%41"
+    assert origin_of("https://h.example:8443/a/b?c=d")[1] == "/a/b?c=d"
