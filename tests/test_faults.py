@@ -34,6 +34,7 @@ from adapter.store import open_store
 from tests.loopback import serve
 from tests.proxy_harness import USER_ID, V1App, V1Client, gather_id_of, running_proxy, wait_until
 from tests.proxy_process import ProxyProcess, catapult_settings
+from tests.raw_http_server import RawServer
 from tests.redis_server import RedisServer, free_port
 
 FLOW = ["incomingcall", "answer", "gather", "hangup"]
@@ -199,55 +200,31 @@ class GarbageApp:
         self.received: list[dict[str, Any]] = []  # every event that reached the app
         self.accepted: list[dict[str, Any]] = []  # the ones it answered with 200
         self.lock = threading.Lock()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.server = RawServer(self._answer)
+        self.url = self.server.url
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
-            while len(body) < length:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                body += chunk
-            event = json.loads(body)
-            with self.lock:
-                self.received.append(event)
-                bad = self.garbage > 0
-                self.garbage -= bad
-                if not bad:
-                    self.accepted.append(event)
-            if bad:
-                conn.sendall(b"\x16\x03\x01\x00 NOT HTTP AT ALL \xff\xfe\x00\r\n\r\n")
-            else:
-                junk = b"\x00\xff<not json>\x01"
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "
-                             + str(len(junk)).encode() + b"\r\nConnection: close\r\n\r\n" + junk)
+    def _answer(self, conn: socket.socket, number: int, body: bytes) -> bool:
+        event = json.loads(body)
+        with self.lock:
+            self.received.append(event)
+            bad = self.garbage > 0
+            self.garbage -= bad
+            if not bad:
+                self.accepted.append(event)
+        if bad:
+            conn.sendall(b"\x16\x03\x01\x00 NOT HTTP AT ALL \xff\xfe\x00\r\n\r\n")
+        else:
+            junk = b"\x00\xff<not json>\x01"
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "
+                         + str(len(junk)).encode() + b"\r\nConnection: close\r\n\r\n" + junk)
+        return False
 
     def types(self, which: str = "accepted") -> list[str]:
         with self.lock:
             return [e["eventType"] for e in getattr(self, which)]
 
     def close(self) -> None:
-        self.sock.close()
+        self.server.close()
 
 
 def test_app_answering_garbage_is_retried_until_it_answers_http(sim, tmp_path):

@@ -7,66 +7,17 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import trustme
 
 from adapter.http_transport import Transport, TransportError, TransportTimeout, origin_of
-
-Handler = Callable[[socket.socket, int], bool]  # (connection, request number on it) -> keep it open
-
-
-class RawServer:
-    """Reads one request at a time (headers + Content-Length body) and lets ``handler`` answer."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.connections = 0
-        self.requests: list[bytes] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            buffer, number = b"", 0
-            while True:
-                while b"\r\n\r\n" not in buffer:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                head, _, buffer = buffer.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(buffer) < length:
-                    buffer += conn.recv(65536)
-                self.requests.append(head + b"\r\n\r\n" + buffer[:length])
-                buffer = buffer[length:]
-                number += 1
-                if not self.handler(conn, number):
-                    return
-
-    def close(self) -> None:
-        self.listener.close()
+from tests.raw_http_server import Handler, RawServer
 
 
 def ok(body: bytes = b"hello") -> Handler:
-    def handler(conn: socket.socket, number: int) -> bool:
+    def handler(conn: socket.socket, number: int, received: bytes) -> bool:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
         return True
     return handler
@@ -109,7 +60,7 @@ def test_a_kept_alive_connection_carries_the_next_requests(servers):
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_not_used(servers):
-    def close_after_answer(conn: socket.socket, number: int) -> bool:
+    def close_after_answer(conn: socket.socket, number: int, body: bytes) -> bool:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         return False  # closes without saying Connection: close, as a keep-alive timeout does
 
@@ -122,7 +73,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_not_used(servers)
 
 
 def test_a_reused_connection_lost_before_the_answer_is_retried_once_on_a_new_one(servers):
-    def drop_second_request(conn: socket.socket, number: int) -> bool:
+    def drop_second_request(conn: socket.socket, number: int, body: bytes) -> bool:
         if number == 2:
             return False  # read the request, close without answering: the keep-alive race
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -137,7 +88,7 @@ def test_a_reused_connection_lost_before_the_answer_is_retried_once_on_a_new_one
 
 
 def test_a_fresh_connection_lost_before_the_answer_is_an_error_not_a_retry(servers):
-    server = serve(servers, lambda conn, number: False)
+    server = serve(servers, lambda conn, number, body: False)
     with pytest.raises(TransportError, match="connection lost"):
         fetch(Transport(), server.url + "/a")
     assert len(server.requests) == 1
@@ -154,7 +105,7 @@ def test_a_body_not_read_to_its_end_closes_the_connection(servers):
 
 
 def test_chunked_answers_are_decoded_and_the_connection_kept(servers):
-    def chunked(conn: socket.socket, number: int) -> bool:
+    def chunked(conn: socket.socket, number: int, body: bytes) -> bool:
         conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
         return True
 
@@ -178,7 +129,7 @@ def test_on_connect_refusal_sends_no_byte(servers):
 
 
 def test_timeouts_and_refused_connections_are_told_apart(servers):
-    server = serve(servers, lambda conn, number: threading.Event().wait(2) and False)
+    server = serve(servers, lambda conn, number, body: threading.Event().wait(2) and False)
     with pytest.raises(TransportTimeout):
         fetch(Transport(), server.url + "/slow", timeout=0.3)
     with socket.socket() as unused:
@@ -199,7 +150,7 @@ def test_the_timeout_bounds_the_whole_exchange_not_each_read(servers):
     """A peer that sends a byte every 0.1 s never lets one read wait 0.5 s, yet cannot hold the
     caller past the timeout: headers or body, chunked or not."""
     def trickle(payload: bytes) -> Handler:
-        def handler(conn: socket.socket, number: int) -> bool:
+        def handler(conn: socket.socket, number: int, body: bytes) -> bool:
             for byte in payload:
                 try:
                     conn.sendall(bytes([byte]))
@@ -238,7 +189,7 @@ def test_https_with_keep_alive_and_deadlines(servers):
                 return
             super()._serve(tls_conn)
 
-    def slow_second(conn: socket.socket, number: int) -> bool:
+    def slow_second(conn: socket.socket, number: int, body: bytes) -> bool:
         if number == 3:
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
             threading.Event().wait(2)
