@@ -130,13 +130,13 @@ class OutboxWorker:
                 outcome = self._send(item)
                 if outcome == "retry":
                     return  # nacked; later items of this call wait behind it
-                with self.store.batch():  # one commit: this ack and the next claim
-                    self.store.ack(item)
-                    done, item = item, None
-                    with self._lock:
-                        self._released.get(call_id, {}).pop(done.item_id, None)
-                    if not self._stop.is_set():
-                        item = self.store.claim(call_id, lease=self.lease, released=self._released_ids(call_id))
+                done, item = item, None
+                with self._lock:
+                    self._released.get(call_id, {}).pop(done.item_id, None)
+                if self._stop.is_set():
+                    self.store.ack(done)
+                else:  # one write: this ack and the next claim
+                    item = self.store.ack_and_claim(done, lease=self.lease, released=self._released_ids(call_id))
                 self._report(done, outcome)
         except StoreError as exc:
             log.warning("outbox: state store unavailable for call %s: %s", call_id, exc)

@@ -3,9 +3,9 @@
 ``render`` turns one TwiML document (from the app, or a stored continuation) into the BXML
 ``<Response>`` for Bandwidth: hardened parse; the verbs after the first ``<Gather>`` kept as
 its continuation (``twiml_continuations``); every app URL rewritten to a signed proxy URL
-(``twiml_urls``); translation with the TwiML translator (any error diagnostic refuses the
-document, as Twilio refuses a document it cannot run); the unreachable BXML after the first
-``<Gather>`` dropped; the continuation stored.  Failures raise ``AppFailure``.
+(``twiml_urls``); translation of that tree (not parsed again) with the TwiML translator (any
+error diagnostic refuses the document, as Twilio refuses a document it cannot run); the
+unreachable BXML after the first ``<Gather>`` dropped; the continuation stored.  Failures raise ``AppFailure``.
 
 ``fallback`` is ``twiml.fallback_bxml`` as a webhook reply (``<Response>`` root), ``hangup``
 the document that ends the call when no verb is left.
@@ -23,9 +23,9 @@ from adapter.runtime import Runtime
 from adapter.twiml_continuations import Continuation, action_on_empty_result, first_gather, new_key, save, verbs_after
 from adapter.twiml_fetch import AppFailure
 from adapter.twiml_urls import GATHER, AppTarget, Link, Slot, rewrite_urls
-from translators import TranslationError, twiml_to_bxml
+from translators import TranslationError, twiml_tree_to_bxml
 from translators.bxml_writer import element, serialize
-from translators.safe_xml import parse_untrusted
+from translators.safe_xml import parse_untrusted, parse_with_encoding
 
 log = logging.getLogger("bxml_migrate.twiml")
 
@@ -52,7 +52,7 @@ def _listed(diagnostics: list[Any]) -> str:
 def render(rt: Runtime, call_id: str, source: bytes | str, document_url: str) -> str:
     """The BXML ``<Response>`` for a TwiML document served from ``document_url`` (``AppFailure`` if unusable)."""
     try:
-        root = parse_untrusted(source)
+        root, encoding = parse_with_encoding(source)
     except TranslationError as exc:
         raise AppFailure(f"the answer is not a TwiML document: {_listed(exc.diagnostics)}") from None
     if root.tag != "Response":
@@ -73,9 +73,8 @@ def render(rt: Runtime, call_id: str, source: bytes | str, document_url: str) ->
         return fields
 
     rewrite_urls(root, document_url, linker(rt, call_id), extra)
-    rewritten = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
-    try:
-        translation = twiml_to_bxml(rewritten)
+    try:  # the rewritten tree as it is (diagnostics give lines of the app's document)
+        translation = twiml_tree_to_bxml(root, source=source, encoding=encoding)
     except TranslationError as exc:
         rt.metrics.count_diagnostics(exc.diagnostics)
         raise AppFailure(f"the TwiML cannot be translated: {_listed(exc.diagnostics)}") from None

@@ -332,6 +332,72 @@ def test_a_claim_naming_held_items_takes_them_before_their_hold(store: Store) ->
     assert store.claim(other, released=["not-this-one"]) is None
 
 
+def test_ack_and_claim_removes_the_item_and_leases_the_next(store: Store) -> None:
+    call_id = new_id()
+    first = store.enqueue(call_id, {"n": 1})
+    second = store.enqueue(call_id, {"n": 2}, hold=30)
+    item = store.claim(call_id)
+    assert item is not None and item.item_id == first
+    assert store.ack_and_claim(item) is None  # the next one is held, and not named as released
+    assert store.outbox_depth() >= 1 and call_id not in store.due_calls()
+    other = new_id()
+    a = store.enqueue(other, {"n": 1})
+    b = store.enqueue(other, {"n": 2}, hold=30)
+    c = store.enqueue(other, {"n": 3})
+    head = store.claim(other)
+    assert head is not None and head.item_id == a
+    nxt = store.ack_and_claim(head, released=[b])
+    assert nxt is not None and (nxt.item_id, nxt.payload, nxt.attempts) == (b, {"n": 2}, 0)
+    assert store.claim(other) is None  # leased by us
+    last = store.ack_and_claim(nxt, lease=5)
+    assert last is not None and last.item_id == c and last.lease_until - time.time() == pytest.approx(5, abs=2)
+    assert store.ack_and_claim(last) is None
+    assert other not in store.due_calls()
+    assert second  # still queued for the first call
+    later = store.claim(call_id, released=[second])
+    assert later is not None and later.item_id == second
+
+
+def test_redis_ack_and_claim_retried_after_a_lost_reply_returns_the_same_lease(backend: Backend) -> None:
+    if backend.name != "redis":
+        pytest.skip("the retry token is a Redis script's concern")
+    store = backend.open()
+    assert isinstance(store, RedisStore)
+    call_id = new_id()
+    first = store.enqueue(call_id, {"n": 1})
+    second = store.enqueue(call_id, {"n": 2})
+    item = store.claim(call_id)
+    assert item is not None and item.item_id == first
+    token = "t-retried"
+    args = [call_id, first, 30000, token]
+    reply = store._run("ack_claim", [store._base(call_id), store._due], args)
+    again = store._run("ack_claim", [store._base(call_id), store._due], args)  # the client retried
+    assert reply == again and reply[0] == second
+
+
+def test_redis_store_speaks_resp2_and_resp3(backend: Backend) -> None:
+    if backend.name != "redis":
+        pytest.skip("Redis protocols")
+    for protocol in (2, 3):
+        store = open_store(f"{backend.url}?protocol={protocol}", key_prefix=backend.key_prefix)
+        try:
+            assert isinstance(store, RedisStore)
+            conn = store._pool.get_connection()
+            assert int(conn.protocol) == protocol
+            store._pool.release(conn)
+            call_id = new_id()
+            store.put_call(call_id, {"state": "active", "n": protocol})
+            assert store.get_call(call_id) == {"state": "active", "n": protocol}
+            store.create_gather(call_id, "g-1", {"context": {"maxDigits": 4}})
+            assert store.open_gather(call_id) == store.get_gather(call_id, "g-1") != None  # noqa: E711
+            assert store.add_marker(f"m-{call_id}", ttl=60) and not store.add_marker(f"m-{call_id}", ttl=60)
+            store.put_continuation(call_id, "k1", "<Response/>")
+            assert store.take_continuation(call_id, "k1") == "<Response/>"
+            assert store.take_continuation(call_id, "k1") is None
+        finally:
+            store.close()
+
+
 def test_writes_in_a_batch_are_all_there_after_it_and_visible_inside(store: Store) -> None:
     call_id = new_id()
     with store.batch():

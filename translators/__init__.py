@@ -15,7 +15,7 @@ from translators.diagnostics import RULES, Diagnostic, Severity
 from translators.dialects import UnknownDialect, translate
 from translators.errors import TranslationError
 from translators.translation import Translation
-from translators.twiml import twiml_to_bxml
+from translators.twiml import twiml_to_bxml, twiml_tree_to_bxml
 
 __all__ = [
     "RULES",
@@ -34,4 +34,5 @@ __all__ = [
     "stop_dtmf_listener",
     "translate",
     "twiml_to_bxml",
+    "twiml_tree_to_bxml",
 ]

@@ -224,6 +224,14 @@ class Store(ABC):
     def ack(self, item: OutboxItem) -> bool:
         """The item was delivered: remove it.  ``False`` when it was already gone."""
 
+    def ack_and_claim(self, item: OutboxItem, *, lease: float = DEFAULT_LEASE,
+                      released: Collection[str] = ()) -> OutboxItem | None:
+        """``ack(item)`` then ``claim`` of the same call's next item, as one write where the
+        backend can (the outbox's step after each delivery)."""
+        with self.batch():
+            self.ack(item)
+            return self.claim(item.call_id, lease=lease, released=released)
+
     @abstractmethod
     def nack(self, item: OutboxItem, *, retry_after: float) -> bool:
         """Delivery failed: count the attempt, release the lease, retry after ``retry_after`` s.

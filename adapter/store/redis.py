@@ -17,6 +17,7 @@ from typing import Any
 import redis
 from redis.backoff import EqualJitterBackoff
 from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
 from adapter.config_kinds import mask_url_password
@@ -59,6 +60,18 @@ def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
+def _as_dict(reply: Mapping[str, str] | Sequence[str]) -> Mapping[str, str]:
+    """A hash as RESP3 (a map) or RESP2 (a flat list of fields and values) returns it."""
+    if isinstance(reply, Mapping):
+        return reply
+    return dict(zip(reply[::2], reply[1::2], strict=True))
+
+
+def _round_trip(conn: Any, command: Sequence[Any]) -> Any:
+    conn.send_command(*command)
+    return conn.read_response()
+
+
 class RedisStore(Store):
     def __init__(
         self,
@@ -84,6 +97,7 @@ class RedisStore(Store):
             retry=Retry(EqualJitterBackoff(cap=0.5, base=0.05), retries),
             health_check_interval=30,
         )
+        self._pool = self._client.connection_pool
         self._scripts: dict[str, Script] = {
             name: self._client.register_script(PRELUDE + body) for name, body in SCRIPTS.items()
         }
@@ -112,9 +126,26 @@ class RedisStore(Store):
         except redis.RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
 
+    def _execute(self, *command: Any) -> Any:
+        """One command on a pooled connection, under the client's retry policy (a broken
+        connection is closed and the command sent again after a backoff), without the client's
+        per-command layers (observability hooks, option parsing), which cost more CPU than the
+        round trip.  Replies are as the connection decodes them: no response callbacks."""
+        pool = self._pool
+        conn = pool.get_connection()
+        try:
+            return conn.retry.call_with_retry(lambda: _round_trip(conn, command), lambda _error: conn.disconnect())
+        finally:
+            pool.release(conn)
+
     def _run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        script = self._scripts[name]
         with self._guard():
-            return self._scripts[name](keys=list(keys), args=list(args))
+            try:
+                return self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
+            except NoScriptError:  # a restarted (or flushed) server: load it again
+                script.sha = self._execute("SCRIPT", "LOAD", script.script)
+                return self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
 
     def _idle_ms(self) -> int:
         return _ms(self.idle_ttl)
@@ -129,8 +160,8 @@ class RedisStore(Store):
     def get_call(self, call_id: str) -> dict[str, Any] | None:
         base = self._base(call_id)
         with self._guard():
-            stored = self._client.hgetall(base)
-        return self._decode_call(stored) if stored else None
+            stored = self._execute("HGETALL", base)
+        return self._decode_call(_as_dict(stored)) if stored else None
 
     @staticmethod
     def _decode_call(stored: Mapping[str, str]) -> dict[str, Any]:
@@ -177,7 +208,7 @@ class RedisStore(Store):
     def get_gather(self, call_id: str, gather_id: str) -> dict[str, Any] | None:
         key = f"{self._base(call_id)}:gather:{check_id('gather_id', gather_id)}"
         with self._guard():
-            state, record, result = self._client.hmget(key, ["state", "record", "result"])
+            state, record, result = self._execute("HMGET", key, "state", "record", "result")
         if state is None or record is None:
             return None
         return self._gather_record(gather_id, state, record, result)
@@ -193,7 +224,7 @@ class RedisStore(Store):
     def open_gather(self, call_id: str) -> dict[str, Any] | None:
         base = self._base(call_id)
         with self._guard():
-            gather_id = self._client.get(f"{base}:open-gather")
+            gather_id = self._execute("GET", f"{base}:open-gather")
         if gather_id is None:
             return None
         record = self.get_gather(call_id, gather_id)
@@ -224,7 +255,7 @@ class RedisStore(Store):
     def take_continuation(self, call_id: str, key: str) -> str | None:
         full_key = f"{self._base(call_id)}:cont:{check_id('continuation key', key)}"
         with self._guard():
-            return self._client.getdel(full_key)
+            return self._execute("GETDEL", full_key)
 
     # -- outbox -----------------------------------------------------------------------------
 
@@ -247,6 +278,18 @@ class RedisStore(Store):
         lease = check_seconds("lease", lease)
         token = new_token()
         reply = self._run("claim", [base, self._due], [call_id, _ms(lease), token, *released])
+        return self._claimed(call_id, reply, token)
+
+    def ack_and_claim(self, item: OutboxItem, *, lease: float = DEFAULT_LEASE,
+                      released: Collection[str] = ()) -> OutboxItem | None:
+        lease = check_seconds("lease", lease)
+        token = new_token()
+        reply = self._run("ack_claim", [self._base(item.call_id), self._due],
+                          [item.call_id, item.item_id, _ms(lease), token, *released])
+        return self._claimed(item.call_id, reply, token)
+
+    @staticmethod
+    def _claimed(call_id: str, reply: Sequence[Any], token: str) -> OutboxItem | None:
         if not reply:
             return None
         item_id, payload, attempts, enqueued_at, lease_until = reply
@@ -284,7 +327,7 @@ class RedisStore(Store):
             raise ValueError("a marker key must be a non-empty string")
         ttl_ms = _ms(check_seconds("ttl", ttl))
         with self._guard():
-            return bool(self._client.set(f"{self.key_prefix}marker:{key}", "1", nx=True, px=ttl_ms))
+            return self._execute("SET", f"{self.key_prefix}marker:{key}", "1", "NX", "PX", ttl_ms) is not None
 
     # -- lifecycle --------------------------------------------------------------------------
 

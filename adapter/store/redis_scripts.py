@@ -55,6 +55,50 @@ local function reschedule(list, due, call_id)
   local head, at = head_due(list)
   if head then redis.call('ZADD', due, at, call_id) else redis.call('ZREM', due, call_id) end
 end
+
+-- Remove an acked item; returns how many ids were removed from the list (0: already gone).
+local function ack(base, due, call_id, item_id)
+  local list = base .. ':outbox'
+  local key = list .. ':' .. item_id
+  local removed = redis.call('LREM', list, 1, item_id)
+  redis.call('DEL', key)
+  redis.call('SREM', base .. ':keys', key)
+  reschedule(list, due, call_id)
+  return removed
+end
+
+-- Lease the call's head item when it is due (or held but named in ARGV[first_released..],
+-- never attempted and not leased); {} when there is none.
+local function claim(base, due, call_id, lease_ms, token, first_released)
+  local list = base .. ':outbox'
+  local head, at = head_due(list)
+  if not head then
+    redis.call('ZREM', due, call_id)
+    return {}
+  end
+  local key = list .. ':' .. head
+  local item = redis.call('HMGET', key, 'payload', 'attempts', 'enqueued_at', 'lease_until', 'lease_token')
+  if item[5] == token then  -- our own claim, retried after a lost reply
+    return {head, item[1], item[2], item[3], item[4]}
+  end
+  local now = now_ms()
+  if at > now then
+    local released = false
+    if tonumber(item[2]) == 0 and tonumber(item[4]) <= now then
+      for i = first_released, #ARGV do
+        if ARGV[i] == head then released = true break end
+      end
+    end
+    if not released then
+      redis.call('ZADD', due, at, call_id)
+      return {}
+    end
+  end
+  local lease_until = now + tonumber(lease_ms)
+  redis.call('HSET', key, 'lease_until', lease_until, 'lease_token', token)
+  redis.call('ZADD', due, lease_until, call_id)
+  return {head, item[1], item[2], item[3], tostring(lease_until)}
+end
 """
 
 # KEYS: base.  ARGV: idle_ms, field1, json1, field2, json2, ...
@@ -197,48 +241,20 @@ return released
 # KEYS: base, due.  ARGV: call_id, lease_ms, token, released item ids...
 # Returns {} | {item_id, payload_json, attempts, enqueued_at_ms, lease_until_ms}
 CLAIM = r"""
-local base, due, call_id, token = KEYS[1], KEYS[2], ARGV[1], ARGV[3]
-local list = base .. ':outbox'
-local head, at = head_due(list)
-if not head then
-  redis.call('ZREM', due, call_id)
-  return {}
-end
-local key = list .. ':' .. head
-local item = redis.call('HMGET', key, 'payload', 'attempts', 'enqueued_at', 'lease_until', 'lease_token')
-if item[5] == token then  -- our own claim, retried after a lost reply
-  return {head, item[1], item[2], item[3], item[4]}
-end
-local now = now_ms()
-if at > now then
-  -- held, unless the caller names it as released (never attempted, not leased)
-  local released = false
-  if tonumber(item[2]) == 0 and tonumber(item[4]) <= now then
-    for i = 4, #ARGV do
-      if ARGV[i] == head then released = true break end
-    end
-  end
-  if not released then
-    redis.call('ZADD', due, at, call_id)
-    return {}
-  end
-end
-local lease_until = now + tonumber(ARGV[2])
-redis.call('HSET', key, 'lease_until', lease_until, 'lease_token', token)
-redis.call('ZADD', due, lease_until, call_id)
-return {head, item[1], item[2], item[3], tostring(lease_until)}
+return claim(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], 4)
 """
 
 # KEYS: base, due.  ARGV: call_id, item_id
 ACK = r"""
-local base, due, call_id, item_id = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-local list = base .. ':outbox'
-local key = list .. ':' .. item_id
-local removed = redis.call('LREM', list, 1, item_id)
-redis.call('DEL', key)
-redis.call('SREM', base .. ':keys', key)
-reschedule(list, due, call_id)
-return removed
+return ack(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+"""
+
+# The outbox's step after a delivery, in one round trip: ack the item, claim the next.
+# KEYS: base, due.  ARGV: call_id, item_id, lease_ms, token, released item ids...
+# Returns what CLAIM returns.
+ACK_CLAIM = r"""
+ack(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+return claim(KEYS[1], KEYS[2], ARGV[1], ARGV[3], ARGV[4], 5)
 """
 
 # KEYS: base, due.  ARGV: call_id, item_id, token, retry_ms
@@ -295,6 +311,7 @@ SCRIPTS: dict[str, str] = {
     "release": RELEASE,
     "claim": CLAIM,
     "ack": ACK,
+    "ack_claim": ACK_CLAIM,
     "nack": NACK,
     "due_calls": DUE_CALLS,
     "outbox_depth": OUTBOX_DEPTH,

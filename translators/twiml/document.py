@@ -83,6 +83,13 @@ def _column(lines: list[str], line: int | None) -> int | None:
 
 def translate(source: str | bytes, document_url: str | None) -> Translation:
     root, encoding = parse_with_encoding(source)
+    return translate_tree(root, document_url, source=source, encoding=encoding)
+
+
+def translate_tree(root: etree._Element, document_url: str | None, *, source: str | bytes | None,
+                   encoding: str | None) -> Translation:
+    """``translate`` of a document already parsed by ``safe_xml.parse_with_encoding`` (which
+    returned ``encoding``); ``source`` is what it parsed, for the lines of diagnostics."""
     ctx = TwimlContext(document_url=document_url, source=source, encoding=encoding)
     if local_name(root) != "Response" or root.tag != "Response":
         line = ctx.line(root)
