@@ -144,13 +144,20 @@ REWRITTEN_EVENTS = frozenset({"initiate", "answer", "disconnect", "gather", "dtm
 
 def check_event(rt: Runtime, event: Mapping[str, Any]) -> None:
     """Raise ``CallbackSchemaError`` (answered 400) for a v2 event of a kind the proxy rewrites
-    that is malformed - before anything is written for it.  Logs nothing."""
+    that is malformed - before anything is written for it.  Logs nothing.  The rewrite is kept
+    for the request, so ``v1_events`` of the same event without context does not redo it."""
     if event.get("eventType") in REWRITTEN_EVENTS:
-        v2_to_v1_events(event, v1_settings(rt), None)
+        rewrite = v2_to_v1_events(event, v1_settings(rt), None)
+        if has_request_context():
+            g.bxml_checked_rewrite = (event, rewrite)
 
 
 def v1_events(rt: Runtime, event: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> list[dict]:
-    rewrite = v2_to_v1_events(event, v1_settings(rt), context)
+    checked = g.get("bxml_checked_rewrite") if context is None and has_request_context() else None
+    if checked is not None and checked[0] is event:
+        rewrite = checked[1]
+    else:
+        rewrite = v2_to_v1_events(event, v1_settings(rt), context)
     for diagnostic in rewrite.diagnostics:
         log.info("call %s: %s", event.get("callId"), diagnostic.format("v2 " + str(event.get("eventType"))))
     return rewrite.events
