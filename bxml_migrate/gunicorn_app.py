@@ -7,6 +7,7 @@ worker's exit hook stops the outbox cleanly, leaving unfinished items leased-the
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -40,7 +41,13 @@ class ProxyApplication(BaseApplication):
         from adapter.json_logs import configure
 
         configure(self.proxy_config.secret_values())
-        return create_app(self.proxy_config)
+        app = create_app(self.proxy_config)
+        # The ~60,000 objects of the imports and the app live as long as the worker; a full
+        # collection walking them paused a worker for 30-70 ms on a 2-core VM.  Frozen, the
+        # collector never walks them again (only what requests create).
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 class AppLogsRequests(Logger):
