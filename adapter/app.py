@@ -74,35 +74,41 @@ def create_app(config: Config | None = None, *, overrides: Mapping[str, Any] | N
 def _instrument(app: Flask, rt: Runtime) -> None:
     """Per request: JSON-log context (route, call id, gather id), latency and status metrics."""
 
+    # Each ``request.x`` / ``g.x`` goes through a context-local proxy lookup: these hooks run on
+    # every request, so they resolve each proxy once.
     @app.before_request
     def _start() -> None:
-        g.bxml_timer = Timer()
-        args = request.view_args or {}
-        route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-        g.bxml_context = REQUEST_CONTEXT.set({"route": route, "callId": args.get("call_id", ""),
-                                              "gatherId": args.get("gather_id", "")})
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        state = g._get_current_object()  # type: ignore[attr-defined]
+        state.bxml_timer = Timer()
+        args = req.view_args or {}
+        rule = req.url_rule
+        state.bxml_route = route = rule.rule if rule is not None else "(unmatched)"
+        state.bxml_context = REQUEST_CONTEXT.set({"route": route, "callId": args.get("call_id", ""),
+                                                  "gatherId": args.get("gather_id", "")})
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        held = g.pop("bxml_held_items", None)
+        state = g._get_current_object()  # type: ignore[attr-defined]
+        held = state.pop("bxml_held_items", None)
         if held:  # events queued by this request go out once the response has been sent
             response.call_on_close(lambda items=dict(held): _release(rt, items))
-        timer = getattr(g, "bxml_timer", None)
+        timer = getattr(state, "bxml_timer", None)
         if timer is not None:
-            route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+            route, method, status = state.bxml_route, request.method, response.status_code
             seconds = timer.elapsed()
-            rt.metrics.observe_request(route, request.method, response.status_code, seconds)
-            log.info("%s %s %s", request.method, route, response.status_code,
-                     extra={"status": response.status_code, "duration_ms": round(seconds * 1000, 2),
-                            "method": request.method})
+            rt.metrics.observe_request(route, method, status, seconds)
+            log.info("%s %s %s", method, route, status,
+                     extra={"status": status, "duration_ms": round(seconds * 1000, 2), "method": method})
         return response
 
     @app.teardown_request
     def _reset(_: BaseException | None) -> None:
-        token = getattr(g, "bxml_context", None)
+        state = g._get_current_object()  # type: ignore[attr-defined]
+        token = getattr(state, "bxml_context", None)
         if token is not None:
             REQUEST_CONTEXT.reset(token)
-            g.bxml_context = None
+            state.bxml_context = None
 
 
 def _release(rt: Runtime, items: dict[str, list[str]]) -> None:

@@ -23,6 +23,7 @@ more per request for features the proxy does not use.
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import json as jsonlib
 import socket
@@ -56,6 +57,12 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the text, for every outbound request
+def _scheme_host(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower()
+
+
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
@@ -82,10 +89,9 @@ class EgressPolicy:
         return cls(frozenset(h for h in hosts if h), allow_private)
 
     def check_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise EgressDenied(f"refusing {parts.scheme or 'relative'} URL {url!r}: only http(s) is allowed")
-        host = (parts.hostname or "").lower()
+        scheme, host = _scheme_host(url)
+        if scheme not in ("http", "https"):
+            raise EgressDenied(f"refusing {scheme or 'relative'} URL {url!r}: only http(s) is allowed")
         if host not in self.allowed_hosts:
             raise EgressDenied(f"refusing {url!r}: host {host!r} is not in the allowed hosts")
 
@@ -122,6 +128,23 @@ class Reply:
         return self.content.decode("utf-8", errors="replace")
 
 
+# What ``quote_plus`` makes of each ASCII character: letters, digits and ``_.-~`` as they are,
+# space as ``+``, anything else as ``%XX``.
+_FORM_ASCII = {code: "+" if code == 0x20 else chr(code) if chr(code).isalnum() or chr(code) in "_.-~"
+               else f"%{code:02X}" for code in range(128)}
+
+
+def form_urlencode(params: Mapping[str, Any]) -> str:
+    """``urllib.parse.urlencode(params)``, the same text, at a fraction of its cost for a form of
+    ASCII names and values (each one ``str.translate``); anything else goes to ``urlencode``."""
+    pairs = []
+    for name, value in params.items():
+        if type(name) is not str or type(value) is not str or not name.isascii() or not value.isascii():
+            return urlencode(params)
+        pairs.append(f"{name.translate(_FORM_ASCII)}={value.translate(_FORM_ASCII)}")
+    return "&".join(pairs)
+
+
 def encode_body(headers: dict[str, str], data: Mapping[str, Any] | str | bytes | None,
                 json: Any) -> bytes | None:
     """The request body, setting ``Content-Type`` when the caller did not: ``json`` as JSON, a
@@ -134,7 +157,7 @@ def encode_body(headers: dict[str, str], data: Mapping[str, Any] | str | bytes |
     if isinstance(data, Mapping):
         if "content-type" not in present:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        return urlencode(list(data.items())).encode("ascii")
+        return form_urlencode(data).encode("ascii")
     if isinstance(data, str):
         return data.encode("utf-8")
     return data

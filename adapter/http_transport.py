@@ -20,6 +20,7 @@ Errors are ``TransportError`` (``TransportTimeout`` for timeouts).
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import select
@@ -123,6 +124,7 @@ def _response_class(deadline: float) -> Callable[..., http.client.HTTPResponse]:
     return make
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the text: the same few origins and paths come back
 def origin_of(url: str) -> tuple[Origin, str]:
     """(scheme, host, port) and the request target of an absolute http(s) URL."""
     parts = urlsplit(url)

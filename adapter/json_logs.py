@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import math
 import re
 import sys
 import time
@@ -21,6 +22,7 @@ REQUEST_CONTEXT: contextvars.ContextVar[dict[str, str] | None] = contextvars.Con
                                                                                        default=None)
 _AUTH = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{6,}")
 MASK = "***"
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)  # json.dumps(..., ensure_ascii=False, default=str)
 
 
 class Redactor:
@@ -29,7 +31,10 @@ class Redactor:
         self._pattern = re.compile("|".join(re.escape(v) for v in values)) if values else None
 
     def __call__(self, text: str) -> str:
-        text = _AUTH.sub(lambda m: f"{m.group(1)} {MASK}", text)
+        # ASCII text without either word cannot match _AUTH (non-ASCII text can: "ſ" matches "s"
+        # when case is ignored), so the regex runs only where it might find something.
+        if not text.isascii() or "basic" in (lowered := text.lower()) or "bearer" in lowered:
+            text = _AUTH.sub(lambda m: f"{m.group(1)} {MASK}", text)
         if self._pattern is not None:
             text = self._pattern.sub(MASK, text)
         return text
@@ -39,10 +44,18 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, redact: Redactor) -> None:
         super().__init__()
         self.redact = redact
+        self._second: tuple[int, str] = (0, "")  # the last second formatted, and its text
+
+    def _timestamp(self, created: float, msecs: float) -> str:
+        second = math.floor(created)  # the second time.gmtime(created) falls in
+        cached = self._second  # one tuple: threads share it safely
+        if cached[0] != second or not cached[1]:
+            cached = self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)))
+        return f"{cached[1]}.{int(msecs):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
         event: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": self._timestamp(record.created, record.msecs),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": self.redact(record.getMessage()),
@@ -56,7 +69,7 @@ class JsonFormatter(logging.Formatter):
                 event[key] = value
         if record.exc_info:
             event["error"] = self.redact(self.formatException(record.exc_info))
-        return json.dumps(event, ensure_ascii=False, default=str)
+        return _ENCODER.encode(event)
 
 
 def plain_formatter() -> JsonFormatter:

@@ -24,12 +24,16 @@ def _finite(text: str) -> float:
     return value
 
 
-def parse_json(data: bytes) -> Any:
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+
+
+def parse_json(data: bytes | str) -> Any:
     """A request body as strict JSON; ``ValueError`` for anything else: bytes that are not JSON
     text, ``NaN``/``Infinity`` or numbers like ``1e400`` (Python's parser makes them infinite;
     the store and the event deliveries refuse them later), nesting too deep to parse."""
-    try:
-        return json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+    try:  # json.loads(data, parse_constant=..., parse_float=...) without building a decoder each time
+        text = data if isinstance(data, str) else data.decode(json.detect_encoding(data), "surrogatepass")
+        return _DECODER.decode(text)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise ValueError("the body is not valid JSON") from None
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
 import time
 from collections.abc import Mapping
 from typing import Any
+
+_PAYLOAD = json.JSONEncoder(separators=(",", ":"), sort_keys=True)  # json.dumps(..., separators, sort_keys)
 
 
 class BadReference(ValueError):
@@ -31,8 +34,16 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@functools.lru_cache(maxsize=16)  # a proxy has one key (tests: a few)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with ``key``, nothing hashed yet: copies of it skip the key setup."""
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
 def _mac(key: bytes, body: str) -> str:
-    return _b64(hmac.new(key, body.encode("ascii"), hashlib.sha256).digest())
+    mac = _keyed(key).copy()
+    mac.update(body.encode("ascii"))
+    return _b64(mac.digest())
 
 
 def sign(payload: Mapping[str, Any], key: bytes, *, now: float | None = None) -> str:
@@ -41,7 +52,7 @@ def sign(payload: Mapping[str, Any], key: bytes, *, now: float | None = None) ->
         raise ValueError("signing key is empty")
     data = dict(payload)
     data["iat"] = int(now if now is not None else time.time())
-    body = _b64(json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8"))
+    body = _b64(_PAYLOAD.encode(data).encode("utf-8"))
     return f"{body}.{_mac(key, body)}"
 
 

@@ -17,12 +17,20 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
 import requests
 from requests.models import PreparedRequest
 
-from adapter.egress import EgressDenied, EgressError, EgressTimeout, GuardedClient, Reply, ResponseTooLarge
+from adapter.egress import (
+    EgressDenied,
+    EgressError,
+    EgressTimeout,
+    GuardedClient,
+    Reply,
+    ResponseTooLarge,
+    form_urlencode,
+)
 from adapter.twilio_signature import HEADER as SIGNATURE_HEADER
 from adapter.twilio_signature import signature
 from adapter.twiml_urls import strip_userinfo
@@ -75,6 +83,11 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 def credentials_for(url: str, configured: Iterable[str | None]) -> tuple[str, str] | None:
     """Basic credentials written in a configured URL (``https://user:pw@host/...``) of ``url``'s origin."""
+    return _credentials_for(url, tuple(configured))
+
+
+@functools.lru_cache(maxsize=256)  # a pure function of the texts: the app's few URLs, the same configuration
+def _credentials_for(url: str, configured: tuple[str | None, ...]) -> tuple[str, str] | None:
     origin = _origin(url)
     for candidate in configured:
         if not candidate:
@@ -91,7 +104,7 @@ def with_query(url: str, params: Mapping[str, str]) -> str:
     kept = [pair for pair in parts.query.split("&")
             if pair and unquote_plus(pair.split("=", 1)[0]) not in params]
     if params:
-        kept.append(urlencode(params))
+        kept.append(form_urlencode(params))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(kept), ""))
 
 
@@ -118,7 +131,7 @@ class AppRequest:
 
     @functools.cached_property  # encoded once however often it is sent
     def body(self) -> str | None:
-        return None if self.form is None else urlencode(self.form)
+        return None if self.form is None else form_urlencode(self.form)
 
 
 def build_request(url: str, method: str, params: Mapping[str, str], auth_token: str) -> AppRequest:

@@ -19,6 +19,7 @@ app's origin when it calls it (``twiml_fetch.credentials_for``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,7 @@ Link = Callable[[str, AppTarget, Mapping[str, Any]], str]
 Extra = Callable[[etree._Element, Slot], Mapping[str, Any]]
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the text
 def strip_userinfo(url: str) -> str:
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
@@ -92,6 +94,7 @@ def strip_userinfo(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the text; apps use a handful of URLs
 def resolve(base: str, raw: str) -> str:
     """``raw`` (relative or absolute) against ``base``: absolute, no fragment, encoded as sent."""
     url, _fragment = urldefrag(urljoin(base, raw.strip()))
