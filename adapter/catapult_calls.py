@@ -11,6 +11,7 @@ URLs Bandwidth calls are ``{public_url}/catapult/bw/{kind}/{signed reference}``;
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -38,7 +39,12 @@ def now_iso() -> str:
 
 
 def v1_settings(rt: Runtime) -> V1Settings:
-    return V1Settings(user_id=rt.config.catapult.user_id or "u-unconfigured", api_base=rt.public_url)
+    return _v1_settings(rt.config.catapult.user_id or "u-unconfigured", rt.public_url)
+
+
+@functools.lru_cache(maxsize=16)  # frozen and checked once: every event of every call uses the same
+def _v1_settings(user_id: str, api_base: str) -> V1Settings:
+    return V1Settings(user_id=user_id, api_base=api_base)
 
 
 def park_verbs(rt: Runtime, call_id: str) -> list[etree._Element]:
