@@ -78,6 +78,12 @@ def plain_formatter() -> JsonFormatter:
 
 
 def configure(secrets: Iterable[str | None], *, level: int = logging.INFO, stream: Any = None) -> None:
+    # The JSON lines carry no source file, line, thread or process name: skip gathering them for
+    # every record (the logging HOWTO's "Optimization" settings; finding the caller walks frames).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(Redactor(secrets)))
     root = logging.getLogger()
