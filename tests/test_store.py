@@ -33,6 +33,7 @@ from adapter.store import (
 )
 from adapter.store.redis import RedisStore
 from adapter.store.sqlite import SqliteStore
+from adapter.store.sqlite_checkpointer import SAFETY_NET_PAGES, WalCheckpointer
 from tests import store_workers
 from tests.redis_server import RedisServer
 
@@ -926,3 +927,48 @@ def test_redis_keys_are_namespaced(redis_server: RedisServer) -> None:
         client.close()
         first.close()
         second.close()
+
+
+# -- SQLite WAL checkpoints -----------------------------------------------------------------------
+
+
+def test_sqlite_commits_leave_checkpoints_to_the_background(tmp_path: Any) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/wal.db")
+    assert isinstance(store, SqliteStore)
+    try:
+        assert store._connect().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == SAFETY_NET_PAGES
+        store._checkpointer.close()  # no background checkpoint for now
+        start = os.path.getsize(store.path)
+        for n in range(300):  # ~300 KB: SQLite's default (1000 pages) would have checkpointed by now
+            store.put_call(f"c-{n}", {"n": n, "pad": "x" * 1000})
+        assert os.path.getsize(store.path) == start  # still all in the log: no commit copied it back
+        assert os.path.getsize(store.path + "-wal") > 300_000
+        store._checkpointer._next = 0.0  # due again
+        before = store._checkpointer.runs
+        store.put_call("c-last", {"n": -1})  # this commit starts the background checkpoint
+        deadline = time.monotonic() + 5
+        while store._checkpointer.runs == before:
+            assert time.monotonic() < deadline, "no background checkpoint ran"
+            time.sleep(0.02)
+        assert os.path.getsize(store.path) > start + 300_000  # copied into the database file
+        assert store.get_call("c-299") == {"n": 299, "pad": "x" * 1000}
+    finally:
+        store.close()
+
+
+def test_sqlite_checkpointer_runs_at_most_once_per_interval(tmp_path: Any) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/few.db")
+    assert isinstance(store, SqliteStore)
+    try:
+        checkpointer = WalCheckpointer(store.path, interval=3600)
+        checkpointer.after_commit()
+        deadline = time.monotonic() + 5
+        while checkpointer.runs == 0:
+            assert time.monotonic() < deadline, "the first checkpoint did not run"
+            time.sleep(0.02)
+        for _ in range(20):
+            checkpointer.after_commit()  # not due again for an hour
+        checkpointer.close()
+        assert checkpointer.runs == 1
+    finally:
+        store.close()

@@ -6,7 +6,9 @@
   up front: two processes (gunicorn workers) cannot both read "open" and both write
   "completed".  ``busy_timeout`` makes a writer wait for the lock instead of failing.
 * WAL journal: readers never block the writer; ``synchronous=NORMAL`` keeps committed
-  data across a process crash (the outbox survives a proxy restart).
+  data across a process crash (the outbox survives a proxy restart).  The log is copied back
+  into the database by a background thread after commits (``sqlite_checkpointer``), not
+  inside a commit that holds the writer lock.
 * Expiry: every row has an ``expires_at`` (Unix seconds).  Reads ignore expired rows;
   writes delete them at most once per ``purge_interval`` (``purge_expired()`` on demand).
 * ``sqlite://`` (or ``sqlite:///:memory:``) is a temporary database: a private file
@@ -42,6 +44,7 @@ from adapter.store.base import (
     new_token,
 )
 from adapter.store.errors import GatherConflict, NotFound, StoreClosed, StoreUnavailable, UpdateConflict
+from adapter.store.sqlite_checkpointer import SAFETY_NET_PAGES, WalCheckpointer
 from adapter.store.sqlite_writer_lock import WriterLock, WriterLockTimeout
 
 SCHEMA_VERSION = 1
@@ -137,6 +140,7 @@ class SqliteStore(Store):
         self._closed = False
         self._last_purge = 0.0
         self._writer = WriterLock(self.path, self._busy_timeout)
+        self._checkpointer = WalCheckpointer(self.path, busy_timeout=self._busy_timeout)
         self._initialise()
 
     def __repr__(self) -> str:
@@ -164,6 +168,7 @@ class SqliteStore(Store):
             )
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES}")  # see sqlite_checkpointer
         local.conn, local.pid = conn, pid
         with self._lock:
             self._connections = [(p, ref) for p, ref in self._connections if ref() is not None]
@@ -217,6 +222,7 @@ class SqliteStore(Store):
                 raise
             self._maybe_purge(conn)
             conn.execute("COMMIT")
+        self._checkpointer.after_commit()  # the writer lock is free again: others write meanwhile
 
     @contextlib.contextmanager
     def _writer_turn(self) -> Iterator[None]:
@@ -530,6 +536,7 @@ class SqliteStore(Store):
             self._closed = True
             connections = [ref() for pid, ref in self._connections if pid == os.getpid()]
             self._connections = []
+        self._checkpointer.close(self._busy_timeout)
         for conn in connections:
             # a connection still in use past busy_timeout is left open; it closes with its thread
             if conn is not None and conn.in_use.acquire(timeout=self._busy_timeout):
