@@ -185,8 +185,7 @@ class RedisStore(Store):
             raise NotFound(f"call {call_id} not found")
         if reply[0] == "conflict":
             raise UpdateConflict(call_id, [field[1:] for field in reply[1:]])
-        flat = reply[1:]
-        return self._decode_call(dict(zip(flat[::2], flat[1::2], strict=True)))
+        return self._decode_call(_as_dict(reply[1:]))
 
     def end_call(self, call_id: str, *, ttl: float | None = None) -> None:
         seconds = self._end_ttl(ttl)
