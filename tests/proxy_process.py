@@ -69,7 +69,7 @@ class ProxyProcess:
     """``bxml-migrate serve`` on 127.0.0.1:``port`` (default: a free port, kept across restarts)."""
 
     def __init__(self, settings: Mapping[str, Any], workdir: Path, *, port: int | None = None,
-                 dev: bool = False, threads: int = 8) -> None:
+                 dev: bool = False, threads: int = 8, worker_class: str | None = None) -> None:
         self.settings = dict(settings)
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +77,7 @@ class ProxyProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.dev = dev
         self.threads = threads
+        self.worker_class = worker_class  # None: serve's default
         self.log_path = self.workdir / "serve.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -85,7 +86,8 @@ class ProxyProcess:
         command = [sys.executable, "-m", "bxml_migrate", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         if self.dev:
             return [*command, "--dev"]
-        return [*command, "--workers", "1", "--threads", str(self.threads)]
+        command = [*command, "--workers", "1", "--threads", str(self.threads)]
+        return command if self.worker_class is None else [*command, "--worker-class", self.worker_class]
 
     def start(self, timeout: float = START_TIMEOUT) -> ProxyProcess:
         """Launch and wait until ``/readyz`` answers 200 (the process is killed if it does not)."""

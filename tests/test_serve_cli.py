@@ -91,8 +91,8 @@ def test_no_config_starts_with_embedded_sqlite_and_says_what_is_unconfigured(tmp
     assert code == 0
 
 
-@pytest.mark.parametrize("workers", ["2"])
-def test_configured_from_environment_under_gunicorn_is_ready_and_shuts_down_cleanly(tmp_path, workers):
+@pytest.mark.parametrize("worker_class", ["gevent", "gthread"])
+def test_configured_from_environment_under_gunicorn_is_ready_and_shuts_down_cleanly(tmp_path, worker_class):
     port = free_port()
     env = clean_env(
         BXML_MIGRATE_SERVER_PUBLIC_URL="https://proxy.example.com",
@@ -105,7 +105,8 @@ def test_configured_from_environment_under_gunicorn_is_ready_and_shuts_down_clea
         BXML_MIGRATE_CATAPULT_CALLBACK_URL="https://legacy.example.com/events",
         BXML_MIGRATE_STATE_URL=f"sqlite:///{tmp_path}/state.db",
     )
-    process = start(["--port", str(port), "--workers", workers, "--threads", "4"], tmp_path, env)
+    process = start(["--port", str(port), "--workers", "2", "--worker-class", worker_class, "--threads", "4"],
+                    tmp_path, env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)

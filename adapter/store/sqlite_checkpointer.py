@@ -7,7 +7,8 @@ waited for the ``fsync`` too: on a 2-core VM the proxy's slowest requests (15-20
 once, every few seconds under load) were those stalls.
 
 ``WalCheckpointer.after_commit`` is called after each commit, once the writer lock is released:
-at most once per ``interval`` it starts a short-lived thread that runs a PASSIVE checkpoint on a
+at most once per ``interval`` it starts a short-lived thread (a real one, also under gevent:
+``native_threads``) that runs a PASSIVE checkpoint on a
 connection of its own.  A passive checkpoint never waits for readers or writers and never blocks
 them, so requests go on writing while the log is copied and synced.  The connections keep a much
 larger ``wal_autocheckpoint`` (``SAFETY_NET_PAGES``) in case the background falls behind.
@@ -21,6 +22,8 @@ import sqlite3
 import threading
 import time
 
+from adapter import native_threads
+
 log = logging.getLogger("bxml_migrate.store")
 
 SAFETY_NET_PAGES = 10_000  # wal_autocheckpoint of the store's connections (SQLite's default: 1000)
@@ -33,9 +36,10 @@ class WalCheckpointer:
         self.busy_timeout = busy_timeout
         self._next = 0.0  # monotonic time of the next checkpoint
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._thread: native_threads.Running | None = None
         self._pid = os.getpid()
         self.runs = 0  # checkpoints completed (tests)
+        self.last_thread_id: int | None = None  # operating-system thread of the last checkpoint (tests)
 
     def after_commit(self) -> None:
         """A commit just finished (outside the writer lock): checkpoint in the background if due."""
@@ -49,10 +53,10 @@ class WalCheckpointer:
             if now < self._next or (self._thread is not None and self._thread.is_alive()):
                 return
             self._next = now + self.interval
-            self._thread = threading.Thread(target=self._checkpoint, name="sqlite-checkpoint", daemon=True)
-            self._thread.start()
+            self._thread = native_threads.start(self._checkpoint, name="sqlite-checkpoint")
 
     def _checkpoint(self) -> None:
+        self.last_thread_id = threading.get_native_id()
         try:
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
             try:

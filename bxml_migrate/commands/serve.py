@@ -1,6 +1,7 @@
 """``bxml-migrate serve``: run the translation proxy (``adapter``) under gunicorn.
 
-    bxml-migrate serve [--config FILE] [--host H] [--port P] [--workers N] [--threads N] [--dev]
+    bxml-migrate serve [--config FILE] [--host H] [--port P] [--workers N]
+                       [--worker-class gevent|gthread] [--connections N] [--threads N] [--dev]
 
 Configuration problems are printed one per line and exit 2 before anything listens.
 ``--dev`` runs Flask's development server instead of gunicorn (one process, reloader off).
@@ -16,6 +17,7 @@ import tempfile
 from typing import Any
 
 DEFAULT_PORT = 8080
+WORKER_CLASSES = ("gevent", "gthread")
 
 
 def default_workers() -> int:
@@ -29,9 +31,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn worker processes (default: CPUs, 2-8)")
-    parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    parser.add_argument("--worker-class", choices=WORKER_CLASSES, default="gevent",
+                        help="gevent (default): a greenlet per connection; gthread: a pool of threads per worker")
+    parser.add_argument("--connections", type=_positive, default=1000,
+                        help="gevent: connections each worker serves at once, kept-alive ones included (default 1000)")
+    parser.add_argument("--threads", type=_positive, default=8, help="gthread: threads per worker (default 8)")
     parser.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
     parser.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _load(path: str | None) -> Any:
@@ -68,5 +84,6 @@ def run(args: argparse.Namespace) -> int:
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # /metrics aggregates every worker
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bxml-migrate-metrics-")
     workers = args.workers or default_workers()
-    ProxyApplication(config, bind=f"{args.host}:{args.port}", workers=workers, threads=args.threads).run()
+    ProxyApplication(config, bind=f"{args.host}:{args.port}", workers=workers, worker_class=args.worker_class,
+                     threads=args.threads, connections=args.connections).run()
     return 0
