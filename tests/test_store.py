@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import signal
 import threading
 import time
 import uuid
@@ -383,9 +384,7 @@ def test_redis_store_speaks_resp2_and_resp3(backend: Backend) -> None:
         store = open_store(f"{backend.url}?protocol={protocol}", key_prefix=backend.key_prefix)
         try:
             assert isinstance(store, RedisStore)
-            conn = store._pool.get_connection()
-            assert int(conn.protocol) == protocol
-            store._pool.release(conn)
+            store.ping()
             call_id = new_id()
             store.put_call(call_id, {"state": "active", "n": protocol})
             assert store.get_call(call_id) == {"state": "active", "n": protocol}
@@ -395,8 +394,65 @@ def test_redis_store_speaks_resp2_and_resp3(backend: Backend) -> None:
             store.put_continuation(call_id, "k1", "<Response/>")
             assert store.take_continuation(call_id, "k1") == "<Response/>"
             assert store.take_continuation(call_id, "k1") is None
+            hello = store._execute("HELLO")  # what the store's connections speak: a map, or RESP2's flat list
+            fields = hello if isinstance(hello, dict) else dict(zip(hello[::2], hello[1::2], strict=True))
+            assert fields["proto"] == protocol
         finally:
             store.close()
+
+
+class _Interrupted(Exception):
+    """Raised in the middle of a read, as a killed greenlet or a KeyboardInterrupt would be."""
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise _Interrupted
+
+
+@pytest.mark.parametrize("cut", ["socket timeout", "exception mid-read"])
+def test_redis_connection_cut_short_mid_reply_is_not_reused_with_the_reply_still_coming(backend: Backend,
+                                                                                       cut: str) -> None:
+    if backend.name != "redis":
+        pytest.skip("Redis connections")
+    store = RedisStore(backend.url, key_prefix=backend.key_prefix, socket_timeout=0.2 if cut == "socket timeout" else 5,
+                       retries=0)
+    try:
+        key = f"{backend.key_prefix}k-{new_id()}"
+        store._execute("SET", key, "value")
+        if cut == "socket timeout":
+            with pytest.raises(redis.TimeoutError):
+                store._execute("BLPOP", f"{key}:empty-list", "0.5")  # its nil reply comes after the timeout
+        else:
+            previous = signal.signal(signal.SIGALRM, _interrupt)
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0.2)
+                with pytest.raises(_Interrupted):
+                    store._execute("BLPOP", f"{key}:empty-list", "0.5")
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+        time.sleep(0.6)  # the late reply has arrived on the connection that was cut short
+        assert store._execute("GET", key) == "value"  # not the stale nil
+    finally:
+        store.close()
+
+
+def test_redis_connection_that_read_an_error_reply_in_full_is_reused(backend: Backend) -> None:
+    if backend.name != "redis":
+        pytest.skip("Redis connections")
+    store = open_store(backend.url, key_prefix=backend.key_prefix)
+    try:
+        assert isinstance(store, RedisStore)
+        store.ping()
+        store._execute("PING")
+        connection = store._connections._idle[-1]
+        with pytest.raises(redis.exceptions.NoScriptError):
+            store._execute("EVALSHA", "0" * 40, 0)
+        assert store._connections._idle == [connection] and connection._sock is not None
+        assert store._execute("ECHO", "same connection") == "same connection"
+        assert store._connections._idle == [connection]
+    finally:
+        store.close()
 
 
 def test_writes_in_a_batch_are_all_there_after_it_and_visible_inside(store: Store) -> None:

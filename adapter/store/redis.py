@@ -45,6 +45,7 @@ from adapter.store.errors import (
     StoreUnavailable,
     UpdateConflict,
 )
+from adapter.store.redis_connections import Connections
 from adapter.store.redis_scripts import PRELUDE, SCRIPTS
 
 # A call hash holds one field per record key, named "." + key, plus the empty field "" that
@@ -65,11 +66,6 @@ def _as_dict(reply: Mapping[str, str] | Sequence[str]) -> Mapping[str, str]:
     if isinstance(reply, Mapping):
         return reply
     return dict(zip(reply[::2], reply[1::2], strict=True))
-
-
-def _round_trip(conn: Any, command: Sequence[Any]) -> Any:
-    conn.send_command(*command)
-    return conn.read_response()
 
 
 class RedisStore(Store):
@@ -97,7 +93,7 @@ class RedisStore(Store):
             retry=Retry(EqualJitterBackoff(cap=0.5, base=0.05), retries),
             health_check_interval=30,
         )
-        self._pool = self._client.connection_pool
+        self._connections = Connections(self._client.connection_pool)
         self._scripts: dict[str, Script] = {
             name: self._client.register_script(PRELUDE + body) for name, body in SCRIPTS.items()
         }
@@ -127,16 +123,11 @@ class RedisStore(Store):
             raise StoreError(f"redis: {exc}") from exc
 
     def _execute(self, *command: Any) -> Any:
-        """One command on a pooled connection, under the client's retry policy (a broken
-        connection is closed and the command sent again after a backoff), without the client's
-        per-command layers (observability hooks, option parsing), which cost more CPU than the
-        round trip.  Replies are as the connection decodes them: no response callbacks."""
-        pool = self._pool
-        conn = pool.get_connection()
-        try:
-            return conn.retry.call_with_retry(lambda: _round_trip(conn, command), lambda _error: conn.disconnect())
-        finally:
-            pool.release(conn)
+        """One command on one of the store's connections (``redis_connections``), under the
+        client's retry policy, without the client's per-command layers (observability hooks,
+        option parsing), which cost more CPU than the round trip.  Replies are as the connection
+        decodes them: no response callbacks."""
+        return self._connections.round_trip(command)
 
     def _run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         script = self._scripts[name]
@@ -337,4 +328,5 @@ class RedisStore(Store):
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._connections.close()
             self._client.close()
