@@ -135,3 +135,14 @@ def test_configured_from_environment_under_gunicorn_is_ready_and_shuts_down_clea
     assert any("catapult mode: configured" in e["message"] for e in events)
     request_lines = [e for e in events if e.get("route") == "/v1/users/<user_id>/calls/<call_id>"]
     assert request_lines and request_lines[-1]["callId"] == "c-1" and request_lines[-1]["status"] == 404
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--connections", "0"], "argument --connections: must be 1 or more"),
+    (["--threads", "many"], "argument --threads: 'many' is not a whole number"),
+    (["--worker-class", "sync"], "argument --worker-class: invalid choice: 'sync'"),
+])
+def test_bad_worker_options_are_usage_errors_naming_the_option(tmp_path, args, message):
+    result = subprocess.run([sys.executable, "-m", "bxml_migrate", "serve", *args], cwd=tmp_path, env=clean_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and message in result.stderr, result.stderr

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 
+from bxml_migrate.arg_types import whole_number
 from bxml_migrate.atomic_write import atomic_write
 from bxml_migrate.convert_job import ConvertJob, FileResult, convert_batch, convert_one
 from bxml_migrate.convert_plan import PlanError, Skipped, make_plan, parse_base_url
@@ -40,14 +41,7 @@ MAX_BATCH = 256  # files per unit of work sent to a worker process
 Advance = Callable[[int], None]
 
 
-def _jobs_count(value: str) -> int:
-    try:
-        count = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if count < 0:
-        raise argparse.ArgumentTypeError("must be 0 (one per CPU) or more")
-    return count
+_jobs_count = whole_number(0, "must be 0 (one per CPU) or more")
 
 
 def _base_url(value: str) -> str:

@@ -16,8 +16,11 @@ import sys
 import tempfile
 from typing import Any
 
+from bxml_migrate.arg_types import whole_number
+
 DEFAULT_PORT = 8080
 WORKER_CLASSES = ("gevent", "gthread")
+_at_least_one = whole_number(1, "must be 1 or more")
 
 
 def default_workers() -> int:
@@ -33,21 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=None, help="gunicorn worker processes (default: CPUs, 2-8)")
     parser.add_argument("--worker-class", choices=WORKER_CLASSES, default="gevent",
                         help="gevent (default): a greenlet per connection; gthread: a pool of threads per worker")
-    parser.add_argument("--connections", type=_positive, default=1000,
+    parser.add_argument("--connections", type=_at_least_one, default=1000,
                         help="gevent: connections each worker serves at once, kept-alive ones included (default 1000)")
-    parser.add_argument("--threads", type=_positive, default=8, help="gthread: threads per worker (default 8)")
+    parser.add_argument("--threads", type=_at_least_one, default=8, help="gthread: threads per worker (default 8)")
     parser.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
     parser.set_defaults(func=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def _load(path: str | None) -> Any:
