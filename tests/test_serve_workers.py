@@ -5,6 +5,7 @@ app (``tests.fake_twiml_app``) and SQLite files.  Each test runs on both worker 
 
 * one worker serves other calls while a webhook waits on a slow legacy app (under gevent that wait
   must yield: a blocking call would hold up every call of the worker);
+* a webhook in flight when the proxy is told to stop is answered before it exits;
 * a stopping worker still answers a request on a kept-alive connection (``Connection: close``),
   then closes the idle ones and exits within seconds, not after its whole ``graceful_timeout``
   (gunicorn's own gevent worker waited 20 s for any idle connection);
@@ -76,6 +77,25 @@ def test_one_worker_serves_other_calls_while_a_webhook_waits_on_a_slow_app(app: 
             assert slow.wait_for_verb("SpeakSentence", timeout=APP_DELAY + 5).text == f"Hello {SLOW_CALLER}."
             for each in (slow, quick):
                 assert each.wait_until_ended(timeout=10) == "hangup"
+
+
+@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
+def test_a_webhook_in_flight_at_sigterm_is_answered_before_the_proxy_exits(app: TwimlApp, tmp_path: Path,
+                                                                            worker_class: str) -> None:
+    port = free_port()
+    with BandwidthSimulator() as sim:
+        settings = twiml_mode_settings(sim, app.url + "/ivr/voice", f"sqlite:///{tmp_path}/state.db",
+                                       f"http://127.0.0.1:{port}", twiml={"timeout": 10.0})
+        proxy = ProxyProcess(settings, tmp_path / "proxy", port=port, worker_class=worker_class).start()
+        try:
+            call = sim.inbound_call(SLOW_CALLER, TO, initiate_url=proxy.url + "/twiml/callbacks")
+            time.sleep(0.5)  # its initiate webhook now waits on the app (3 s)
+            assert proxy.process is not None
+            proxy.process.send_signal(signal.SIGTERM)
+            assert call.wait_for_verb("SpeakSentence", timeout=APP_DELAY + 5).text == f"Hello {SLOW_CALLER}."
+            assert proxy.process.wait(timeout=15) == 0, proxy.log()
+        finally:
+            proxy.stop()
 
 
 @pytest.mark.parametrize("worker_class", WORKER_CLASSES)
