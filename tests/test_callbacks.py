@@ -314,7 +314,8 @@ def test_twilio_gather_parameters():
     assert v2_gather_to_twilio(_event(direction="inbound"), TWILIO) == {
         "AccountSid": SETTINGS["twilio"]["account_sid"], "ApiVersion": "2010-04-01", "CallSid": twilio_call_sid(C1),
         "CallStatus": "in-progress", "Called": "+15553334444", "Caller": "+15551112222", "Direction": "inbound",
-        "From": "+15551112222", "To": "+15553334444", "Digits": "123", "FinishedOnKey": "#"}
+        "From": "+15551112222", "To": "+15553334444", "Digits": "123", "FinishedOnKey": "#",
+        "msg": "Gather End"}
 
 
 @pytest.mark.parametrize("text, result", [

@@ -109,7 +109,8 @@ def test_multi_step_ivr_menu_action_nested_menu_redirect_hangup(sim, app, proxy)
     assert (account.params["Digits"], account.params["FinishedOnKey"]) == ("4321", "#")  # no terminator
     assert account.params["dept"] == "accounts"  # the action's own query survives, GET gets a query string
     assert account.url.startswith(app.url + "/ivr/account?dept=accounts&")
-    assert "Digits" not in goodbye.params  # a <Redirect> sends the standard parameters only
+    assert menu.params["msg"] == account.params["msg"] == "Gather End"  # as Twilio's Gather action requests
+    assert "Digits" not in goodbye.params and "msg" not in goodbye.params  # a <Redirect>: the standard ones only
     assert spoken(call) == ["Welcome. Press 1 for accounts.", "Enter your account number, then press pound.",
                             "Account 4321 found.", "Goodbye."]
     assert [v.parent for v in call.verbs("SpeakSentence")][:2] == ["Gather", "Gather"]

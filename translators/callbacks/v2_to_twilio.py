@@ -126,6 +126,7 @@ GATHER = EventMap("v2 gather → Twilio Gather action", "gather", (
     Field("FinishedOnKey", "terminatingDigit", derive=_finished_on_key, note='`""` when no terminator ended it'),
     Field("SpeechResult", "text", derive=speech_result,
           note="speech gathers only; left out when Bandwidth reports a speech timeout"),
+    Field("msg", constant="Gather End", note="seen in Twilio's real Gather action requests; undocumented"),
 ), required=_REQUIRED, known=V2_EVENT_FIELDS["gather"])
 
 INITIATE = EventMap("v2 initiate → Twilio voice URL request", "initiate", (
@@ -164,6 +165,7 @@ def v2_gather_to_twilio(event: Mapping[str, Any], settings: TwilioSettings) -> d
     - ``Digits``: v2 ``digits`` (``""`` when none)
     - ``FinishedOnKey``: v2 ``terminatingDigit`` (``""`` when none)
     - ``SpeechResult``: v2 ``text`` for speech gathers (left out for Bandwidth's speech-timeout text)
+    - ``msg``: ``"Gather End"``, as Twilio's real Gather action requests carry (undocumented)
 
     ``Confidence`` is never sent: no v2 field carries it.
     """
