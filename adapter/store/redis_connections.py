@@ -57,10 +57,6 @@ class Connections:
             for conn in idle:
                 conn.disconnect()
 
-    @property
-    def idle(self) -> int:
-        return len(self._idle)
-
 
 def _send_and_read(conn: Any, command: Sequence[Any]) -> Any:
     conn.send_command(*command)

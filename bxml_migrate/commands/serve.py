@@ -19,7 +19,7 @@ from typing import Any
 from bxml_migrate.arg_types import whole_number
 
 DEFAULT_PORT = 8080
-WORKER_CLASSES = ("gevent", "gthread")
+WORKER_CLASSES = ("gevent", "gthread")  # gunicorn_app.WORKER_CLASSES's keys (gunicorn loads only to run)
 _at_least_one = whole_number(1, "must be 1 or more")
 
 
