@@ -14,10 +14,12 @@ app (``tests.fake_twiml_app``) and SQLite files.  Each test runs on both worker 
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,50 +54,50 @@ def app():
         yield twiml_app
 
 
-@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
-def test_one_worker_serves_other_calls_while_a_webhook_waits_on_a_slow_app(app: TwimlApp, tmp_path: Path,
-                                                                           worker_class: str) -> None:
+@contextlib.contextmanager
+def simulated_proxy(app: TwimlApp, tmp_path: Path, worker_class: str) -> Iterator[tuple[Any, ProxyProcess]]:
+    """The Bandwidth simulator and a one-worker ``serve`` in TwiML mode for ``app``, on SQLite."""
     port = free_port()
     with BandwidthSimulator() as sim:
         settings = twiml_mode_settings(sim, app.url + "/ivr/voice", f"sqlite:///{tmp_path}/state.db",
                                        f"http://127.0.0.1:{port}", twiml={"timeout": 10.0})
         with ProxyProcess(settings, tmp_path / "proxy", port=port, worker_class=worker_class) as proxy:
-            def call(caller: str) -> Any:
-                return sim.inbound_call(caller, TO, initiate_url=proxy.url + "/twiml/callbacks",
-                                        disconnect_url=proxy.url + "/twiml/callbacks")
+            yield sim, proxy
 
-            slow = call(SLOW_CALLER)
-            time.sleep(0.3)  # the slow caller's webhook is now waiting on the app
-            started = time.monotonic()
-            quick = call(QUICK_CALLER)
-            heard = quick.wait_for_verb("SpeakSentence", timeout=APP_DELAY)
-            waited = time.monotonic() - started
-            assert heard.text == f"Hello {QUICK_CALLER}."
-            assert not slow.verbs("SpeakSentence"), "the slow caller was answered first"
-            assert waited < APP_DELAY - 1, waited
-            # and the slow caller is answered too, once the app is
-            assert slow.wait_for_verb("SpeakSentence", timeout=APP_DELAY + 5).text == f"Hello {SLOW_CALLER}."
-            for each in (slow, quick):
-                assert each.wait_until_ended(timeout=10) == "hangup"
+
+@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
+def test_one_worker_serves_other_calls_while_a_webhook_waits_on_a_slow_app(app: TwimlApp, tmp_path: Path,
+                                                                           worker_class: str) -> None:
+    with simulated_proxy(app, tmp_path, worker_class) as (sim, proxy):
+        def call(caller: str) -> Any:
+            return sim.inbound_call(caller, TO, initiate_url=proxy.url + "/twiml/callbacks",
+                                    disconnect_url=proxy.url + "/twiml/callbacks")
+
+        slow = call(SLOW_CALLER)
+        time.sleep(0.3)  # the slow caller's webhook is now waiting on the app
+        started = time.monotonic()
+        quick = call(QUICK_CALLER)
+        heard = quick.wait_for_verb("SpeakSentence", timeout=APP_DELAY)
+        waited = time.monotonic() - started
+        assert heard.text == f"Hello {QUICK_CALLER}."
+        assert not slow.verbs("SpeakSentence"), "the slow caller was answered first"
+        assert waited < APP_DELAY - 1, waited
+        # and the slow caller is answered too, once the app is
+        assert slow.wait_for_verb("SpeakSentence", timeout=APP_DELAY + 5).text == f"Hello {SLOW_CALLER}."
+        for each in (slow, quick):
+            assert each.wait_until_ended(timeout=10) == "hangup"
 
 
 @pytest.mark.parametrize("worker_class", WORKER_CLASSES)
 def test_a_webhook_in_flight_at_sigterm_is_answered_before_the_proxy_exits(app: TwimlApp, tmp_path: Path,
                                                                             worker_class: str) -> None:
-    port = free_port()
-    with BandwidthSimulator() as sim:
-        settings = twiml_mode_settings(sim, app.url + "/ivr/voice", f"sqlite:///{tmp_path}/state.db",
-                                       f"http://127.0.0.1:{port}", twiml={"timeout": 10.0})
-        proxy = ProxyProcess(settings, tmp_path / "proxy", port=port, worker_class=worker_class).start()
-        try:
-            call = sim.inbound_call(SLOW_CALLER, TO, initiate_url=proxy.url + "/twiml/callbacks")
-            time.sleep(0.5)  # its initiate webhook now waits on the app (3 s)
-            assert proxy.process is not None
-            proxy.process.send_signal(signal.SIGTERM)
-            assert call.wait_for_verb("SpeakSentence", timeout=APP_DELAY + 5).text == f"Hello {SLOW_CALLER}."
-            assert proxy.process.wait(timeout=15) == 0, proxy.log()
-        finally:
-            proxy.stop()
+    with simulated_proxy(app, tmp_path, worker_class) as (sim, proxy):
+        call = sim.inbound_call(SLOW_CALLER, TO, initiate_url=proxy.url + "/twiml/callbacks")
+        time.sleep(0.5)  # its initiate webhook now waits on the app (3 s)
+        assert proxy.process is not None
+        proxy.process.send_signal(signal.SIGTERM)
+        assert call.wait_for_verb("SpeakSentence", timeout=APP_DELAY + 5).text == f"Hello {SLOW_CALLER}."
+        assert proxy.process.wait(timeout=15) == 0, proxy.log()
 
 
 @pytest.mark.parametrize("worker_class", WORKER_CLASSES)
